@@ -1,0 +1,1 @@
+export { excerpt, StevedoreError, type StevedoreErrorOptions } from './stevedore-error.ts';
