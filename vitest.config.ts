@@ -20,11 +20,13 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'interop',
-          include: ['{packages,examples}/*/src/**/*.interop.test.ts'],
-          passWithNoTests: true,
+          include: ['{packages,examples,internal}/*/src/**/*.interop.test.ts'],
         },
       },
-      { extends: true, test: { name: 'repo', include: ['internal/*/src/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'repo', include: ['internal/*/src/**/*.test.ts'], exclude: ['**/*.interop.test.ts'] },
+      },
     ],
   },
 });

@@ -1,0 +1,120 @@
+// buildFromDir of a real tree (~1 GB) into an OCI layout, next to `tar -c | pigz -6`,
+// `tar -c | gzip -6` and `tar -c | zstd -3 -T2` in the same run, with peak RSS.
+// Run: pnpm bench:build   (TREE=/path to use another tree; ROUNDS=1 by default)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const here = new URL('.', import.meta.url).pathname;
+const data = join(here, '.data');
+const rounds = Number(process.env.ROUNDS ?? 1);
+
+/** The tree: hardlinked copies of two real directories of /usr/lib, about 1.2 GB. */
+function prepareTree(): string {
+  if (process.env.TREE) return process.env.TREE;
+  const tree = join(data, 'tree');
+  if (!existsSync(tree)) {
+    execFileSync('mkdir', ['-p', tree]);
+    for (const dir of ['/usr/lib/x86_64-linux-gnu', '/usr/lib/jvm']) {
+      if (existsSync(dir)) execFileSync('cp', ['-al', dir, tree]);
+    }
+  }
+  return tree;
+}
+
+function treeBytes(tree: string): number {
+  return Number(execFileSync('du', ['-sb', '--apparent-size', tree], { encoding: 'utf8' }).split('\t')[0]);
+}
+
+interface Result {
+  readonly name: string;
+  readonly seconds: number;
+  readonly outputBytes: number;
+  readonly peakRssMiB?: number;
+}
+
+function best(run: () => Result): Result {
+  let fastest: Result | undefined;
+  for (let round = 0; round < rounds; round++) {
+    const result = run();
+    if (fastest === undefined || result.seconds < fastest.seconds) fastest = result;
+  }
+  return fastest as Result;
+}
+
+function shell(name: string, pipeline: string, output: string): Result {
+  rmSync(output, { force: true });
+  const start = process.hrtime.bigint();
+  execFileSync('bash', ['-o', 'pipefail', '-c', pipeline], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return { name, seconds, outputBytes: statSync(output).size };
+}
+
+function ours(compression: string, tree: string): Result {
+  const layout = join(data, `layout-${compression}`);
+  rmSync(layout, { recursive: true, force: true });
+  const child = spawnSync(process.execPath, [join(here, 'build-once.ts'), tree, layout, compression], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (child.status !== 0) throw new Error(`build-once failed: ${child.stdout}`);
+  const report = JSON.parse(child.stdout) as { seconds: number; layerBytes: number; peakRssMiB: number };
+  rmSync(layout, { recursive: true, force: true });
+  rmSync(`${layout}.blobs`, { recursive: true, force: true });
+  return {
+    name: `stevedore buildFromDir → oci layout (${compression})`,
+    seconds: report.seconds,
+    outputBytes: report.layerBytes,
+    peakRssMiB: report.peakRssMiB,
+  };
+}
+
+const tree = prepareTree();
+const bytes = treeBytes(tree);
+const files = Number(execFileSync('sh', ['-c', `find ${tree} -type f | wc -l`], { encoding: 'utf8' }));
+execFileSync('sh', ['-c', `tar -cf - -C ${tree} . > /dev/null`]); // warm the page cache
+console.log(
+  `tree ${tree}: ${(bytes / 2 ** 20) | 0} MiB in ${files} files; ${readdirSync(tree).length} top-level entries`,
+);
+
+const out = (name: string) => join(data, name);
+const results: Result[] = [
+  best(() =>
+    shell('tar -c | pigz -6', `tar -cf - -C ${tree} . | pigz -6 > ${out('tree.tar.gz')}`, out('tree.tar.gz')),
+  ),
+  best(() => ours('gzip', tree)),
+  best(() =>
+    shell('tar -c | gzip -6', `tar -cf - -C ${tree} . | gzip -6 > ${out('tree.tar.gz')}`, out('tree.tar.gz')),
+  ),
+  best(() =>
+    shell(
+      'tar -c | zstd -3 -T2',
+      `tar -cf - -C ${tree} . | zstd -q -3 -T2 > ${out('tree.tar.zst')}`,
+      out('tree.tar.zst'),
+    ),
+  ),
+  best(() => ours('zstd', tree)),
+  best(() =>
+    shell('tar -c (no compression)', `tar -cf - -C ${tree} . > ${out('tree.tar')}`, out('tree.tar')),
+  ),
+  best(() => ours('none', tree)),
+];
+for (const name of ['tree.tar.gz', 'tree.tar.zst', 'tree.tar']) rmSync(out(name), { force: true });
+
+const seconds = (name: string) => results.find((result) => result.name === name)?.seconds ?? Number.NaN;
+const reference: Record<string, number> = {
+  gzip: seconds('tar -c | pigz -6'),
+  zstd: seconds('tar -c | zstd -3 -T2'),
+  none: seconds('tar -c (no compression)'),
+};
+console.log(`\n${(bytes / 2 ** 20) | 0} MiB tree, best of ${rounds}; node ${process.version}\n`);
+console.log('| command | MiB/s (tree) | output MiB | × peer | peak RSS MiB |');
+console.log('|---|---:|---:|---:|---:|');
+for (const result of results) {
+  const compression = /\((gzip|zstd|none)\)$/.exec(result.name)?.[1];
+  const ratio =
+    compression === undefined ? '' : ((reference[compression] ?? Number.NaN) / result.seconds).toFixed(2);
+  console.log(
+    `| ${result.name} | ${((bytes / 2 ** 20 / result.seconds) | 0).toLocaleString('en-US')} | ${(result.outputBytes / 2 ** 20).toFixed(0)} | ${ratio} | ${result.peakRssMiB ?? ''} |`,
+  );
+}

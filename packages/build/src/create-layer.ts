@@ -1,0 +1,65 @@
+import { type Compression, compress } from '@stevedore/archive';
+import { createHasher } from '@stevedore/digest';
+import type { Layer } from '@stevedore/image';
+import { MediaTypes } from '@stevedore/manifest';
+import type { BlobSink } from './blob-sink.ts';
+import type { BuildEventHandler } from './build-event.ts';
+
+/** Options for {@link createLayer}. */
+export interface CreateLayerOptions {
+  readonly compression?: Compression;
+  /** The compression level; the codec's default when absent. */
+  readonly level?: number;
+  readonly sink: BlobSink;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: BuildEventHandler;
+}
+
+const MEDIA_TYPES: Readonly<Record<Compression, string>> = {
+  gzip: MediaTypes.OciLayerGzip,
+  zstd: MediaTypes.OciLayerZstd,
+  none: MediaTypes.OciLayer,
+};
+
+/**
+ * Makes a layer from an uncompressed tar stream in one pass: the tar is hashed (its
+ * diff_id) on its way into the compressor, and the compressed bytes are hashed (the blob
+ * digest), counted and written to the sink. Nothing is held whole in memory.
+ */
+export async function createLayer(
+  tar: AsyncIterable<Uint8Array>,
+  options: CreateLayerOptions,
+): Promise<Layer> {
+  const compression = options.compression ?? 'gzip';
+  const diffHasher = await createHasher('sha256');
+  const blobHasher = await createHasher('sha256');
+  let uncompressedSize = 0;
+  async function* hashed(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of tar) {
+      diffHasher.update(chunk);
+      uncompressedSize += chunk.byteLength;
+      yield chunk;
+    }
+  }
+  const writer = await options.sink.create();
+  let size = 0;
+  try {
+    const compressOptions = {
+      ...(options.level === undefined ? {} : { level: options.level }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    };
+    for await (const chunk of compress(hashed(), compression, compressOptions)) {
+      blobHasher.update(chunk);
+      size += chunk.byteLength;
+      await writer.write(chunk);
+    }
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  const digest = blobHasher.digest().toString();
+  const diffId = diffHasher.digest().toString();
+  const blobs = await writer.commit(digest);
+  options.onEvent?.({ type: 'layer', digest, diffId, size, uncompressedSize });
+  return { descriptor: { mediaType: MEDIA_TYPES[compression], digest, size }, diffId, blobs };
+}

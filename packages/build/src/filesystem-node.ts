@@ -1,0 +1,149 @@
+// The `node` branch of `#filesystem`: directories walked in a fixed order, tar files
+// read as streams, and layer blobs kept in files rather than memory.
+import { randomUUID } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, open, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TarEntryInput, TarEntryType } from '@stevedore/archive';
+import { fileBlobSource, readFileChunks } from '@stevedore/image/node';
+import type { BlobSink } from './blob-sink.ts';
+import { BuildError } from './errors.ts';
+import type { Filesystem, PathInputOptions } from './filesystem.ts';
+
+/** @internal */
+export const filesystem: Filesystem = {
+  defaultBlobSink: fileBlobSink,
+  async readPathInput(path, options) {
+    const info = await stat(path).catch((cause: unknown) => {
+      throw readFailed(path, cause);
+    });
+    if (info.isDirectory()) return { kind: 'entries', entries: walkDirectory(path, options) };
+    if (info.isFile()) return { kind: 'tar', bytes: readChecked(path, options.signal) };
+    throw new BuildError('ERR_LAYER_INPUT_INVALID', `${path} is neither a directory nor a tar file`, {
+      path,
+    });
+  },
+  async directoryEntries(path, options) {
+    const info = await stat(path).catch((cause: unknown) => {
+      throw readFailed(path, cause);
+    });
+    if (!info.isDirectory()) {
+      throw new BuildError('ERR_LAYER_INPUT_INVALID', `${path} is not a directory`, { path });
+    }
+    return walkDirectory(path, options);
+  },
+};
+
+/** A blob sink that writes each blob to a temporary file, renamed to its digest when done. */
+async function fileBlobSink(blobDirectory: string | undefined): Promise<BlobSink> {
+  const directory = blobDirectory ?? (await mkdtemp(join(tmpdir(), 'stevedore-blobs-')));
+  await mkdir(directory, { recursive: true });
+  return {
+    async create() {
+      const temporary = join(directory, `.tmp-${randomUUID()}`);
+      const handle = await open(temporary, 'wx');
+      return {
+        async write(chunk) {
+          await handle.write(chunk);
+        },
+        async commit(digest) {
+          await handle.close();
+          const path = join(directory, digest.replace(':', '-'));
+          await rename(temporary, path);
+          return fileBlobSource({ [digest]: path });
+        },
+        async abort() {
+          await handle.close().catch(() => {});
+          await rm(temporary, { force: true });
+        },
+      };
+    },
+  };
+}
+
+async function* readChecked(path: string, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+  try {
+    yield* readFileChunks(path, signal === undefined ? {} : { signal });
+  } catch (cause) {
+    if (signal?.aborted) throw cause;
+    throw readFailed(path, cause);
+  }
+}
+
+function readFailed(path: string, cause: unknown): BuildError {
+  const reason = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+  return new BuildError('ERR_READ_FAILED', `cannot read ${path} (${reason})`, { path, cause });
+}
+
+// Sorting names by their UTF-8 bytes gives the same order on every machine and locale.
+const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/**
+ * A directory tree as tar entries: depth first, siblings in byte order, the root itself
+ * left out; files with one inode become hardlinks to the first path seen; symlinks are
+ * kept as links; modes kept (0o7777), ownership only when asked; sockets are skipped
+ * with a warning event. Timestamps are left to the tar writer (zero, or the epoch).
+ */
+async function* walkDirectory(root: string, options: PathInputOptions): AsyncGenerator<TarEntryInput> {
+  const inodes = new Map<string, string>();
+  async function* walk(directory: string, prefix: string): AsyncGenerator<TarEntryInput> {
+    options.signal?.throwIfAborted();
+    const names = await readdir(directory).catch((cause: unknown) => {
+      throw readFailed(directory, cause);
+    });
+    for (const name of names.sort(byBytes)) {
+      const path = join(directory, name);
+      const archiveName = `${prefix}${name}`;
+      const info = await lstat(path, { bigint: true }).catch((cause: unknown) => {
+        throw readFailed(path, cause);
+      });
+      const base = {
+        name: archiveName,
+        mode: Number(info.mode & 0o7777n),
+        ...(options.preserveOwnership ? { uid: Number(info.uid), gid: Number(info.gid) } : {}),
+      };
+      let type: TarEntryType;
+      if (info.isDirectory()) {
+        yield { ...base, type: 'directory' };
+        yield* walk(path, `${archiveName}/`);
+        continue;
+      } else if (info.isSymbolicLink()) {
+        const linkname = await readlink(path).catch((cause: unknown) => {
+          throw readFailed(path, cause);
+        });
+        yield { ...base, type: 'symlink', linkname };
+        continue;
+      } else if (info.isFile()) {
+        const inode = `${info.dev}:${info.ino}`;
+        const first = info.nlink > 1n ? inodes.get(inode) : undefined;
+        if (first !== undefined) {
+          yield { ...base, type: 'hardlink', linkname: first };
+          continue;
+        }
+        if (info.nlink > 1n) inodes.set(inode, archiveName);
+        yield { ...base, type: 'file', size: Number(info.size), content: readChecked(path, options.signal) };
+        continue;
+      } else if (info.isCharacterDevice()) type = 'char';
+      else if (info.isBlockDevice()) type = 'block';
+      else if (info.isFIFO()) type = 'fifo';
+      else {
+        options.onEvent?.({
+          type: 'warning',
+          path,
+          message: `skipped ${path}: sockets cannot be stored in a layer`,
+        });
+        continue;
+      }
+      const { major, minor } = deviceNumbers(info.rdev);
+      yield { ...base, type, devmajor: major, devminor: minor };
+    }
+  }
+  yield* walk(root, '');
+}
+
+// Linux's dev_t encoding (glibc's gnu_dev_major / gnu_dev_minor).
+function deviceNumbers(rdev: bigint): { major: number; minor: number } {
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  return { major: Number(major), minor: Number(minor & 0xffffffffn) };
+}

@@ -1,0 +1,52 @@
+import { type ByteSource, iterateBytes } from '@stevedore/digest';
+import type { Descriptor } from '@stevedore/manifest';
+
+/** Options of every blob read. */
+export interface OpenBlobOptions {
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Where blob bytes come from: memory, files, a layout, a registry. Opening is lazy and
+ * the bytes are not verified here: {@link readBlob} and destinations verify them.
+ */
+export interface BlobSource {
+  /** Opens a blob's bytes, or answers `undefined` when this source does not hold it. */
+  openBlob(descriptor: Descriptor, options?: OpenBlobOptions): Promise<AsyncIterable<Uint8Array> | undefined>;
+}
+
+/** A blob source that holds nothing. */
+export const emptyBlobSource: BlobSource = {
+  openBlob: async () => undefined,
+};
+
+/**
+ * A blob source over byte sources keyed by digest (`sha256:…`). A `Uint8Array` can be read
+ * any number of times; a stream only once.
+ */
+export function memoryBlobSource(
+  blobs: ReadonlyMap<string, ByteSource> | Readonly<Record<string, ByteSource>>,
+): BlobSource {
+  const map: ReadonlyMap<string, ByteSource> = blobs instanceof Map ? blobs : new Map(Object.entries(blobs));
+  return {
+    async openBlob(descriptor, options = {}) {
+      const source = map.get(descriptor.digest);
+      return source === undefined ? undefined : iterateBytes(source, options.signal);
+    },
+  };
+}
+
+/** A blob source that asks each of `sources` in turn and opens the blob from the first that holds it. */
+export function combineBlobSources(...sources: readonly BlobSource[]): BlobSource {
+  const unique = [...new Set(sources)].filter((source) => source !== emptyBlobSource);
+  if (unique.length === 1 && unique[0] !== undefined) return unique[0];
+  return {
+    async openBlob(descriptor, options) {
+      for (const source of unique) {
+        const stream = await source.openBlob(descriptor, options);
+        if (stream !== undefined) return stream;
+      }
+      return undefined;
+    },
+  };
+}

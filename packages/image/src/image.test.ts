@@ -1,0 +1,274 @@
+import { computeDigest, type DigestError } from '@stevedore/digest';
+import { type Descriptor, type ImageConfig, MediaTypes, parseManifest } from '@stevedore/manifest';
+import { describe, expect, it } from 'vitest';
+import {
+  assembleImage,
+  assembleIndex,
+  combineBlobSources,
+  type ImageDestination,
+  imageAnnotations,
+  imageDigest,
+  imageFormat,
+  imageLayers,
+  type Layer,
+  loadImageNode,
+  type ManifestBytes,
+  memoryBlobSource,
+  readBlob,
+  writeImageNode,
+} from './index.ts';
+
+const encoder = new TextEncoder();
+
+async function fakeLayer(text: string, mediaType: string = MediaTypes.OciLayerGzip): Promise<Layer> {
+  // Not real tar+gzip: assembleImage never reads layer bytes, it only needs digests.
+  const compressed = encoder.encode(`compressed:${text}`);
+  const uncompressed = encoder.encode(`tar:${text}`);
+  const digest = (await computeDigest(compressed)).toString();
+  return {
+    descriptor: { mediaType, digest, size: compressed.byteLength },
+    diffId: (await computeDigest(uncompressed)).toString(),
+    blobs: memoryBlobSource({ [digest]: compressed }),
+  };
+}
+
+const baseConfig: ImageConfig = {
+  architecture: 'arm64',
+  os: 'linux',
+  variant: 'v8',
+  created: '2024-01-01T00:00:00Z',
+  config: { Env: ['PATH=/bin'], Cmd: ['sh'] },
+  rootfs: { type: 'layers', diff_ids: [] },
+  history: [{ created_by: 'ENV PATH=/bin', empty_layer: true }],
+};
+
+async function collect(stream: AsyncIterable<Uint8Array>): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += new TextDecoder().decode(chunk);
+  return text;
+}
+
+describe('assembleImage', () => {
+  it('fills diff_ids, history, sizes and digests', async () => {
+    const layers = [await fakeLayer('one'), await fakeLayer('two')];
+    const image = await assembleImage(baseConfig, layers, { annotations: { a: 'b' }, tag: 'v1' });
+    expect(image.config.rootfs.diff_ids).toEqual(layers.map((layer) => layer.diffId));
+    expect(image.config.history?.filter((entry) => !entry.empty_layer)).toHaveLength(2);
+    expect(image.config.history?.[0]).toEqual({ created_by: 'ENV PATH=/bin', empty_layer: true });
+    expect(image.config.config?.Cmd).toEqual(['sh']);
+    const config = image.manifest.json.config;
+    expect(config.size).toBe(image.configBytes.byteLength);
+    expect(config.digest).toBe((await computeDigest(image.configBytes)).toString());
+    expect(config.mediaType).toBe(MediaTypes.OciConfig);
+    expect(image.manifest.json.layers).toEqual(layers.map((layer) => layer.descriptor));
+    expect(imageDigest(image).toString()).toBe((await computeDigest(image.manifest.raw)).toString());
+    expect(imageAnnotations(image)).toEqual({ a: 'b' });
+    expect(imageFormat(image)).toBe('oci');
+    expect(image.tag).toBe('v1');
+  });
+
+  it('drops surplus history entries and keeps the result deterministic', async () => {
+    const layers = [await fakeLayer('one')];
+    const config = {
+      ...baseConfig,
+      history: [{ created_by: 'a' }, { created_by: 'b' }, { created_by: 'c' }],
+    };
+    const first = await assembleImage(config, layers);
+    const second = await assembleImage(config, layers);
+    expect(first.config.history).toEqual([{ created_by: 'a' }]);
+    expect(first.manifest.digest.equals(second.manifest.digest)).toBe(true);
+  });
+
+  it('renames layer media types for the Docker format and refuses zstd there', async () => {
+    const gzip = await fakeLayer('g', MediaTypes.OciLayerGzip);
+    const docker = await assembleImage(baseConfig, [gzip], { format: 'docker' });
+    expect(docker.manifest.mediaType).toBe(MediaTypes.DockerManifest);
+    expect(docker.manifest.json.config.mediaType).toBe(MediaTypes.DockerConfig);
+    expect(docker.manifest.json.layers[0]?.mediaType).toBe(MediaTypes.DockerLayerGzip);
+    expect(imageFormat(docker)).toBe('docker');
+    // and back: the same bytes, the OCI name
+    const oci = await assembleImage(docker.config, imageLayers(docker));
+    expect(oci.manifest.json.layers[0]?.mediaType).toBe(MediaTypes.OciLayerGzip);
+    expect(oci.manifest.json.layers[0]?.digest).toBe(gzip.descriptor.digest);
+
+    const zstd = await fakeLayer('z', MediaTypes.OciLayerZstd);
+    await expect(assembleImage(baseConfig, [zstd], { format: 'docker' })).rejects.toMatchObject({
+      code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+      mediaType: MediaTypes.OciLayerZstd,
+    });
+    await expect(
+      assembleImage(baseConfig, [gzip], { format: 'docker', annotations: {} }),
+    ).rejects.toMatchObject({
+      code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+    });
+  });
+
+  it('refuses a malformed config', async () => {
+    await expect(assembleImage({ ...baseConfig, os: 1 } as unknown as ImageConfig, [])).rejects.toMatchObject(
+      {
+        code: 'ERR_CONFIG_INVALID',
+      },
+    );
+  });
+});
+
+describe('accessors', () => {
+  it('imageLayers pairs descriptors with diff_ids, and readBlob verifies', async () => {
+    const layers = [await fakeLayer('one'), await fakeLayer('two')];
+    const image = await assembleImage(baseConfig, layers);
+    const paired = imageLayers(image);
+    expect(paired.map((layer) => [layer.descriptor.digest, layer.diffId])).toEqual(
+      layers.map((layer) => [layer.descriptor.digest, layer.diffId]),
+    );
+    expect(await collect(await readBlob(image, layers[1]?.descriptor.digest ?? ''))).toBe('compressed:two');
+    expect(JSON.parse(await collect(await readBlob(image, image.manifest.json.config.digest)))).toEqual(
+      JSON.parse(new TextDecoder().decode(image.configBytes)),
+    );
+    await expect(readBlob(image, `sha256:${'0'.repeat(64)}`)).rejects.toMatchObject({
+      code: 'ERR_BLOB_NOT_FOUND',
+    });
+  });
+
+  it('readBlob fails on a tampered blob', async () => {
+    const layer = await fakeLayer('one');
+    const tampered = {
+      ...layer,
+      blobs: memoryBlobSource({ [layer.descriptor.digest]: encoder.encode('compressed:onE') }),
+    };
+    const image = await assembleImage(baseConfig, [tampered]);
+    const failure = await collect(await readBlob(image, layer.descriptor.digest)).catch(
+      (error: DigestError) => error,
+    );
+    expect(failure).toMatchObject({ code: 'ERR_DIGEST_MISMATCH', expected: layer.descriptor.digest });
+  });
+
+  it('imageLayers refuses an image whose manifest and config disagree', async () => {
+    const image = await assembleImage(baseConfig, [await fakeLayer('one')]);
+    const broken = { ...image, config: { ...image.config, rootfs: { type: 'layers', diff_ids: [] } } };
+    expect(() => imageLayers(broken)).toThrow(expect.objectContaining({ code: 'ERR_LAYER_MISMATCH' }));
+  });
+});
+
+describe('assembleIndex', () => {
+  it('lists images with the platforms from their configs', async () => {
+    const arm = await assembleImage(baseConfig, [await fakeLayer('arm')]);
+    const { variant: _variant, ...amd64Config } = baseConfig;
+    const amd = await assembleImage({ ...amd64Config, architecture: 'amd64' }, [await fakeLayer('amd')]);
+    const index = await assembleIndex([amd, arm], { annotations: { x: 'y' } });
+    expect(index.manifest.mediaType).toBe(MediaTypes.OciIndex);
+    expect(index.manifest.json.manifests.map((entry) => entry.platform)).toEqual([
+      { architecture: 'amd64', os: 'linux' },
+      { architecture: 'arm64', os: 'linux', variant: 'v8' },
+    ]);
+    expect(index.manifest.json.manifests[1]).toMatchObject({
+      digest: arm.manifest.digest.toString(),
+      size: arm.manifest.size,
+      mediaType: MediaTypes.OciManifest,
+    });
+    const list = await assembleIndex([amd], { format: 'docker' });
+    expect(list.manifest.mediaType).toBe(MediaTypes.DockerManifestList);
+    await expect(assembleIndex([amd], { format: 'docker', annotations: {} })).rejects.toThrow(TypeError);
+  });
+});
+
+/** A destination in memory that records the order of calls. */
+function memoryDestination() {
+  const blobs = new Map<string, Uint8Array>();
+  const calls: string[] = [];
+  const tags = new Map<string, string>();
+  const destination: ImageDestination = {
+    async hasBlob(descriptor) {
+      return blobs.has(descriptor.digest);
+    },
+    async putBlob(descriptor, content) {
+      const parts: Uint8Array[] = [];
+      for await (const chunk of content) parts.push(chunk);
+      blobs.set(descriptor.digest, new Uint8Array(Buffer.concat(parts)));
+      calls.push(`blob ${descriptor.digest.slice(7, 15)}`);
+    },
+    async putManifest(descriptor: Descriptor, manifest: ManifestBytes, options) {
+      blobs.set(descriptor.digest, manifest.bytes);
+      if (options?.tag !== undefined) tags.set(options.tag, descriptor.digest);
+      calls.push(`manifest ${descriptor.digest.slice(7, 15)}${options?.tag ? ` ${options.tag}` : ''}`);
+    },
+    async commit() {
+      calls.push('commit');
+    },
+    async close() {},
+  };
+  return { destination, blobs, calls, tags };
+}
+
+describe('writeImageNode and loadImageNode', () => {
+  it('writes blobs, then children, then the tagged index, once each, and loads it back', async () => {
+    const shared = await fakeLayer('shared');
+    const arm = await assembleImage(baseConfig, [shared, await fakeLayer('arm')]);
+    const amd = await assembleImage({ ...baseConfig, architecture: 'amd64' }, [shared]);
+    const index = await assembleIndex([arm, amd], { tag: 'latest' });
+    const { destination, blobs, calls, tags } = memoryDestination();
+    await writeImageNode(index, destination);
+
+    // two configs, the shared layer once, the arm layer
+    expect(calls.filter((call) => call.startsWith('blob'))).toHaveLength(4);
+    expect(calls.at(-2)).toBe(`manifest ${index.manifest.digest.encoded.slice(0, 8)} latest`);
+    expect(calls.at(-1)).toBe('commit');
+    expect(calls.indexOf(`manifest ${arm.manifest.digest.encoded.slice(0, 8)}`)).toBeLessThan(
+      calls.length - 2,
+    );
+    expect(tags.get('latest')).toBe(index.manifest.digest.toString());
+
+    const source = memoryBlobSource(blobs);
+    const raw = blobs.get(index.manifest.digest.toString()) ?? new Uint8Array();
+    const loaded = await loadImageNode(await parseManifest(raw), { blobs: source, tag: 'latest' });
+    expect(loaded.kind).toBe('index');
+    if (loaded.kind !== 'index') return;
+    expect(loaded.tag).toBe('latest');
+    expect(loaded.children.map((child) => child.manifest.digest.toString())).toEqual([
+      arm.manifest.digest.toString(),
+      amd.manifest.digest.toString(),
+    ]);
+    const [loadedArm] = loaded.children;
+    expect(loadedArm?.kind === 'image' && loadedArm.config.architecture).toBe('arm64');
+    expect(
+      loadedArm?.kind === 'image' && (await collect(await readBlob(loadedArm, shared.descriptor.digest))),
+    ).toBe('compressed:shared');
+  });
+
+  it('skips blobs the destination already holds', async () => {
+    const image = await assembleImage(baseConfig, [await fakeLayer('one')]);
+    const { destination, calls } = memoryDestination();
+    await writeImageNode(image, destination, { tag: 'a' });
+    const before = calls.length;
+    await writeImageNode(image, destination, { tag: 'b' });
+    expect(calls.slice(before)).toEqual([
+      `manifest ${image.manifest.digest.encoded.slice(0, 8)} b`,
+      'commit',
+    ]);
+  });
+
+  it('loads an artifact without interpreting its config', async () => {
+    const empty = encoder.encode('{}');
+    const emptyDigest = (await computeDigest(empty)).toString();
+    const manifest = await parseManifest(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaTypes.OciManifest,
+        artifactType: 'application/vnd.example.sbom',
+        config: { mediaType: MediaTypes.OciEmpty, digest: emptyDigest, size: 2 },
+        layers: [],
+      }),
+    );
+    const node = await loadImageNode(manifest, {
+      blobs: combineBlobSources(memoryBlobSource({ [emptyDigest]: empty })),
+    });
+    expect(node.kind).toBe('artifact');
+  });
+
+  it('reports a missing child manifest', async () => {
+    const image = await assembleImage(baseConfig, []);
+    const index = await assembleIndex([image]);
+    await expect(loadImageNode(index.manifest, { blobs: memoryBlobSource({}) })).rejects.toMatchObject({
+      code: 'ERR_BLOB_NOT_FOUND',
+    });
+  });
+});

@@ -1,0 +1,30 @@
+export {
+  imageAnnotations,
+  imageBlobs,
+  imageDigest,
+  imageFormat,
+  imageLayers,
+  readBlob,
+} from './accessors.ts';
+export { type AssembleImageOptions, assembleImage, type Layer } from './assemble-image.ts';
+export { type AssembleIndexOptions, assembleIndex } from './assemble-index.ts';
+export {
+  type BlobSource,
+  combineBlobSources,
+  emptyBlobSource,
+  memoryBlobSource,
+  type OpenBlobOptions,
+} from './blob-source.ts';
+export { ImageError, type ImageErrorCode, type ImageErrorDetails } from './errors.ts';
+export type { Artifact, Image, ImageFormat, ImageNode, Index } from './image.ts';
+export { layerMediaType } from './layer-media-type.ts';
+export { type LoadImageNodeOptions, loadImageNode } from './load-image-node.ts';
+export { openVerifiedBlob, type ReadBlobBytesOptions, readBlobBytes } from './read-blob.ts';
+export type {
+  ImageDestination,
+  ImageSource,
+  ManifestBytes,
+  PutManifestOptions,
+  TransportOptions,
+} from './transport.ts';
+export { type WriteImageNodeOptions, writeImageNode } from './write-image-node.ts';

@@ -1,0 +1,53 @@
+import type { Descriptor } from '@stevedore/manifest';
+
+/** Options of every transport call. */
+export interface TransportOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** A manifest's exact bytes and media type, as transports move them (never re-serialized). */
+export interface ManifestBytes {
+  readonly bytes: Uint8Array;
+  readonly mediaType: string;
+}
+
+/**
+ * Where images are read from: a registry, a layout, an archive. Transports implement it;
+ * the copy engine drives it. Bytes are not verified here; the reader verifies them.
+ */
+export interface ImageSource {
+  /** The manifest the source's reference names, or the manifest with `digest`. */
+  getManifest(digest?: string, options?: TransportOptions): Promise<ManifestBytes>;
+  /** A blob's bytes as a stream. */
+  getBlob(descriptor: Descriptor, options?: TransportOptions): Promise<AsyncIterable<Uint8Array>>;
+  /** Releases what the source holds open (connections, file handles, temporary files). */
+  close(): Promise<void>;
+}
+
+/** Options for {@link ImageDestination.putManifest}. */
+export interface PutManifestOptions extends TransportOptions {
+  /** The tag to point at this manifest (the top-level manifest of a copy only). */
+  readonly tag?: string;
+}
+
+/**
+ * Where images are written: blobs first, then manifests children-first, then `commit`.
+ * A destination verifies every blob's digest and size while writing and keeps nothing
+ * unverified under a content-addressed name.
+ */
+export interface ImageDestination {
+  /** Whether the destination already holds a blob (it is then not sent). */
+  hasBlob(descriptor: Descriptor, options?: TransportOptions): Promise<boolean>;
+  /** Stores a blob from a stream. */
+  putBlob(
+    descriptor: Descriptor,
+    content: AsyncIterable<Uint8Array>,
+    options?: TransportOptions,
+  ): Promise<void>;
+  /** Stores a manifest's exact bytes under `descriptor.digest`, and under a tag when given. */
+  putManifest(descriptor: Descriptor, manifest: ManifestBytes, options?: PutManifestOptions): Promise<void>;
+  /** Makes what was written visible (an index.json, a tag) atomically. */
+  commit(options?: TransportOptions): Promise<void>;
+  /** Releases resources; an uncommitted write is abandoned. */
+  close(): Promise<void>;
+}

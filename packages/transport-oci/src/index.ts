@@ -1,0 +1,16 @@
+export { TransportError, type TransportErrorCode, type TransportErrorDetails } from './errors.ts';
+export {
+  blobPath,
+  checkRefName,
+  layoutBlobSource,
+  OCI_LAYOUT_VERSION,
+  REF_NAME_ANNOTATION,
+  readLayoutIndex,
+} from './oci-layout.ts';
+export { openOciLayoutDestination } from './oci-layout-destination.ts';
+export {
+  type ReadOciLayoutOptions,
+  readOciLayout,
+  type WriteOciLayoutOptions,
+  writeOciLayout,
+} from './oci-layout-io.ts';

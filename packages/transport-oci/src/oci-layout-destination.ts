@@ -1,0 +1,106 @@
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { computeDigest, DigestError, verifyStream } from '@stevedore/digest';
+import type { ImageDestination } from '@stevedore/image';
+import { type Descriptor, type ImageIndex, MediaTypes, serializeManifest } from '@stevedore/manifest';
+import {
+  blobPath,
+  checkRefName,
+  OCI_LAYOUT_VERSION,
+  REF_NAME_ANNOTATION,
+  readLayoutIndex,
+  writeFileAtomic,
+} from './oci-layout.ts';
+
+/**
+ * Opens an OCI image layout for writing, creating it when absent. Blobs are written to a
+ * temporary name, verified against their digest and size, synced and renamed: a crash or
+ * a bad byte never leaves a wrong file under a digest. Blobs already present are not
+ * rewritten. `commit` lists the last manifest written in `index.json`, under its tag when
+ * one was given (moving the tag when it existed), and replaces `index.json` atomically.
+ *
+ * @throws {TransportError} `ERR_LAYOUT_INVALID` when `root` holds something else.
+ */
+export async function openOciLayoutDestination(root: string): Promise<ImageDestination> {
+  await mkdir(root, { recursive: true });
+  const existing = await readLayoutIndex(root).catch(async (error: unknown) => {
+    const marker = await stat(join(root, 'oci-layout')).catch(() => undefined);
+    if (marker !== undefined) throw error; // a layout, but a broken one: do not overwrite it
+    return undefined;
+  });
+  if (existing === undefined) {
+    await writeFileAtomic(
+      join(root, 'oci-layout'),
+      new TextEncoder().encode(JSON.stringify({ imageLayoutVersion: OCI_LAYOUT_VERSION })),
+      root,
+    );
+  }
+
+  let last: { descriptor: Descriptor; tag: string | undefined } | undefined;
+
+  const hasBlob = async (descriptor: Descriptor) => {
+    const found = await stat(blobPath(root, descriptor.digest)).catch(() => undefined);
+    return found?.isFile() === true && found.size === descriptor.size;
+  };
+
+  const storeBlob = async (descriptor: Descriptor, content: Uint8Array | AsyncIterable<Uint8Array>) => {
+    const path = blobPath(root, descriptor.digest);
+    await mkdir(dirname(path), { recursive: true });
+    const verified = verifyStream(content, { digest: descriptor.digest, size: descriptor.size });
+    await writeFileAtomic(path, verified, root);
+  };
+
+  return {
+    hasBlob,
+    async putBlob(descriptor, content) {
+      if (await hasBlob(descriptor)) {
+        // Drain nothing: the caller's stream is simply not consumed.
+        return;
+      }
+      await storeBlob(descriptor, content);
+    },
+    async putManifest(descriptor, manifest, options = {}) {
+      const tag = options.tag === undefined ? undefined : checkRefName(options.tag);
+      const digest = (await computeDigest(manifest.bytes)).toString();
+      if (digest !== descriptor.digest) {
+        throw new DigestError(
+          'ERR_DIGEST_MISMATCH',
+          `manifest bytes hash to ${digest}; expected ${descriptor.digest}`,
+          {
+            expected: descriptor.digest,
+            actual: digest,
+          },
+        );
+      }
+      if (!(await hasBlob(descriptor))) await storeBlob(descriptor, manifest.bytes);
+      last = {
+        descriptor: { mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size },
+        tag,
+      };
+    },
+    async commit() {
+      if (last === undefined) return;
+      const index = (await readLayoutIndex(root).catch(() => undefined)) ?? {
+        schemaVersion: 2,
+        mediaType: MediaTypes.OciIndex,
+        manifests: [],
+      };
+      const { descriptor, tag } = last;
+      const manifests =
+        tag === undefined
+          ? index.manifests.some((entry) => entry.digest === descriptor.digest)
+            ? index.manifests
+            : [...index.manifests, descriptor]
+          : [
+              ...index.manifests.filter((entry) => entry.annotations?.[REF_NAME_ANNOTATION] !== tag),
+              { ...descriptor, annotations: { [REF_NAME_ANNOTATION]: tag } },
+            ];
+      const next: ImageIndex = { ...index, mediaType: index.mediaType ?? MediaTypes.OciIndex, manifests };
+      await writeFileAtomic(join(root, 'index.json'), serializeManifest(next), root);
+      last = undefined;
+    },
+    async close() {
+      last = undefined;
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { type ImageNode, loadImageNode, readBlobBytes, writeImageNode } from '@stevedore/image';
+import { type Descriptor, parseManifest } from '@stevedore/manifest';
+import { TransportError } from './errors.ts';
+import { layoutBlobSource, REF_NAME_ANNOTATION, readLayoutIndex } from './oci-layout.ts';
+import { openOciLayoutDestination } from './oci-layout-destination.ts';
+
+/** Options for {@link writeOciLayout}. */
+export interface WriteOciLayoutOptions {
+  /** The tag to list the image under in `index.json`; defaults to the image's own `tag`. */
+  readonly tag?: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Writes an image, index or artifact into an OCI image layout (created when absent).
+ * Many images and tags share one layout; writing an existing tag moves it.
+ *
+ * @throws {TransportError} `ERR_TAG_INVALID`, `ERR_LAYOUT_INVALID`; the digest errors of a
+ *   blob whose bytes are not what its descriptor says.
+ * @example
+ * ```ts
+ * await writeOciLayout('./layout', image, { tag: 'v1' });
+ * ```
+ */
+export async function writeOciLayout(
+  path: string,
+  node: ImageNode,
+  options: WriteOciLayoutOptions = {},
+): Promise<void> {
+  const destination = await openOciLayoutDestination(path);
+  try {
+    await writeImageNode(node, destination, options);
+  } finally {
+    await destination.close();
+  }
+}
+
+/** Options for {@link readOciLayout}: which entry to read. */
+export interface ReadOciLayoutOptions {
+  /** The tag (`org.opencontainers.image.ref.name`) of the entry. */
+  readonly tag?: string;
+  /** The digest of a manifest in the layout (listed in `index.json` or not). */
+  readonly digest?: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Reads an image, index or artifact from an OCI image layout, by tag or digest, or the
+ * only entry when the layout has one. Manifests and configs are read and verified now;
+ * layers are opened on demand and verified as they stream.
+ *
+ * @throws {TransportError} `ERR_LAYOUT_INVALID`, `ERR_TAG_NOT_FOUND`,
+ *   `ERR_AMBIGUOUS_REFERENCE` (naming the tags available).
+ */
+export async function readOciLayout(path: string, options: ReadOciLayoutOptions = {}): Promise<ImageNode> {
+  const index = await readLayoutIndex(path);
+  const blobs = layoutBlobSource(path);
+  const tags = index.manifests.flatMap((entry) => entry.annotations?.[REF_NAME_ANNOTATION] ?? []);
+  const descriptor = selectEntry(path, index.manifests, tags, options);
+  const signal = options.signal === undefined ? {} : { signal: options.signal };
+  const bytes = await readBlobBytes(blobs, descriptor, { ...signal, limit: 4 * 1024 * 1024 });
+  const manifest = await parseManifest(bytes, descriptor.mediaType);
+  const tag = options.tag ?? descriptor.annotations?.[REF_NAME_ANNOTATION];
+  return loadImageNode(manifest, { blobs, ...signal, ...(tag === undefined ? {} : { tag }) });
+}
+
+function selectEntry(
+  path: string,
+  entries: readonly Descriptor[],
+  tags: readonly string[],
+  options: ReadOciLayoutOptions,
+): Descriptor {
+  const { tag, digest } = options;
+  const matching = entries.filter(
+    (entry) =>
+      (tag === undefined || entry.annotations?.[REF_NAME_ANNOTATION] === tag) &&
+      (digest === undefined || entry.digest === digest),
+  );
+  if (tag === undefined && digest !== undefined && matching.length === 0) {
+    // Any manifest in the layout can be read by digest; its media type comes from its bytes.
+    return { mediaType: 'application/octet-stream', digest, size: -1 };
+  }
+  const reference = tag ?? digest;
+  if (matching.length === 1 && matching[0] !== undefined) return matching[0];
+  if (matching.length === 0) {
+    throw new TransportError(
+      'ERR_TAG_NOT_FOUND',
+      `${path} has no image ${reference === undefined ? '' : `tagged ${reference} `}(tags: ${tags.join(', ') || 'none'})`,
+      { path, available: tags, ...(reference === undefined ? {} : { reference }) },
+    );
+  }
+  throw new TransportError(
+    'ERR_AMBIGUOUS_REFERENCE',
+    `${path} has ${matching.length} images${reference === undefined ? '' : ` for ${reference}`}; name one by tag or digest (tags: ${tags.join(', ') || 'none'})`,
+    { path, available: tags, ...(reference === undefined ? {} : { reference }) },
+  );
+}

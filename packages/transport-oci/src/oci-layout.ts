@@ -1,0 +1,122 @@
+// The OCI image layout (image-spec, image-layout.md): an `oci-layout` marker, an
+// `index.json` of entry points, and `blobs/<algorithm>/<encoded>`.
+import { randomUUID } from 'node:crypto';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseDigest } from '@stevedore/digest';
+import { excerpt } from '@stevedore/errors';
+import type { BlobSource } from '@stevedore/image';
+import { readFileChunks } from '@stevedore/image/node';
+import { type ImageIndex, MediaTypes, parseManifest } from '@stevedore/manifest';
+import { TransportError } from './errors.ts';
+
+/** The annotation that names an entry of `index.json` (a tag). */
+export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
+
+/** The content of the `oci-layout` file. */
+export const OCI_LAYOUT_VERSION = '1.0.0';
+
+// image-spec, annotations.md: ref.name conforms to
+//   ref ::= component ("/" component)*; component ::= alphanum (separator alphanum)*;
+//   alphanum ::= [A-Za-z0-9]+; separator ::= [-._:@+] | "--"
+const REF_NAME =
+  /^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:\/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$/;
+
+/**
+ * Checks a tag (an `org.opencontainers.image.ref.name`) by the image-spec grammar.
+ * @throws {TransportError} `ERR_TAG_INVALID`.
+ */
+export function checkRefName(tag: string): string {
+  if (typeof tag !== 'string' || !REF_NAME.test(tag)) {
+    throw new TransportError(
+      'ERR_TAG_INVALID',
+      `invalid tag ${excerpt(tag)}: expected letters and digits joined by - . _ : @ + -- or /`,
+      { reference: String(tag) },
+    );
+  }
+  return tag;
+}
+
+/** The path of a blob in a layout. @throws {DigestError} `ERR_DIGEST_INVALID`. */
+export function blobPath(root: string, digest: string): string {
+  const parsed = parseDigest(digest);
+  return join(root, 'blobs', parsed.algorithm, parsed.encoded);
+}
+
+/** A blob source over a layout's `blobs/` directory. */
+export function layoutBlobSource(root: string): BlobSource {
+  return {
+    async openBlob(descriptor, options = {}) {
+      const path = blobPath(root, descriptor.digest);
+      const found = await stat(path).catch(() => undefined);
+      return found?.isFile() ? readFileChunks(path, options) : undefined;
+    },
+  };
+}
+
+/**
+ * Reads and checks a layout's `oci-layout` marker and `index.json`.
+ * @throws {TransportError} `ERR_LAYOUT_INVALID` naming the file that is missing or wrong.
+ */
+export async function readLayoutIndex(root: string): Promise<ImageIndex> {
+  const marker = await readFile(join(root, 'oci-layout'), 'utf8').catch((cause: unknown) => {
+    throw new TransportError('ERR_LAYOUT_INVALID', `${root} is not an OCI image layout: no oci-layout file`, {
+      path: root,
+      cause,
+    });
+  });
+  let version: unknown;
+  try {
+    version = (JSON.parse(marker) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
+  } catch {
+    version = undefined;
+  }
+  if (version !== OCI_LAYOUT_VERSION) {
+    throw new TransportError(
+      'ERR_LAYOUT_INVALID',
+      `${join(root, 'oci-layout')}: expected imageLayoutVersion "${OCI_LAYOUT_VERSION}", got ${excerpt(marker)}`,
+      { path: join(root, 'oci-layout') },
+    );
+  }
+  const path = join(root, 'index.json');
+  const bytes = await readFile(path).catch((cause: unknown) => {
+    throw new TransportError('ERR_LAYOUT_INVALID', `${root} has no index.json`, { path, cause });
+  });
+  try {
+    const index = await parseManifest(new Uint8Array(bytes), MediaTypes.OciIndex);
+    return index.json as ImageIndex;
+  } catch (cause) {
+    throw new TransportError(
+      'ERR_LAYOUT_INVALID',
+      `${path} is not a valid index: ${(cause as Error).message}`,
+      {
+        path,
+        cause,
+      },
+    );
+  }
+}
+
+/**
+ * Writes a file atomically: to a temporary name beside it, synced, then renamed over it.
+ * @internal
+ */
+export async function writeFileAtomic(
+  path: string,
+  content: Uint8Array | AsyncIterable<Uint8Array>,
+  dir: string,
+) {
+  const temporary = join(dir, `.tmp-${randomUUID()}`);
+  const handle = await open(temporary, 'wx');
+  try {
+    if (content instanceof Uint8Array) await handle.writeFile(content);
+    else for await (const chunk of content) await handle.write(chunk);
+    await handle.sync();
+    await handle.close();
+    await rename(temporary, path);
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
