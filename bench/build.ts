@@ -60,7 +60,6 @@ function ours(compression: string, tree: string): Result {
   if (child.status !== 0) throw new Error(`build-once failed: ${child.stdout}`);
   const report = JSON.parse(child.stdout) as { seconds: number; layerBytes: number; peakRssMiB: number };
   rmSync(layout, { recursive: true, force: true });
-  rmSync(`${layout}.blobs`, { recursive: true, force: true });
   return {
     name: `stevedore buildFromDir → oci layout (${compression})`,
     seconds: report.seconds,
@@ -115,6 +114,6 @@ for (const result of results) {
   const ratio =
     compression === undefined ? '' : ((reference[compression] ?? Number.NaN) / result.seconds).toFixed(2);
   console.log(
-    `| ${result.name} | ${((bytes / 2 ** 20 / result.seconds) | 0).toLocaleString('en-US')} | ${(result.outputBytes / 2 ** 20).toFixed(0)} | ${ratio} | ${result.peakRssMiB ?? ''} |`,
+    `| ${result.name.replaceAll('|', '\\|')} | ${((bytes / 2 ** 20 / result.seconds) | 0).toLocaleString('en-US')} | ${(result.outputBytes / 2 ** 20).toFixed(0)} | ${ratio} | ${result.peakRssMiB ?? ''} |`,
   );
 }

@@ -15,6 +15,7 @@
 // bounded memory; a stream written as one big frame (the `zstd` command, Go encoders)
 // is held whole, compressed and decoded.
 import { Zstd } from '@hpcc-js/wasm-zstd';
+import { concatBytes } from '@stevedore/digest';
 import {
   Deflate,
   Z_BUF_ERROR,
@@ -61,7 +62,7 @@ export const compressionBackend: CompressionBackend = {
     deflate.onData = (part) => void parts.push(part);
     deflate.push(block, last ? Z_FINISH : Z_SYNC_FLUSH);
     if (deflate.err !== Z_OK) throw new Error(`deflate failed: ${deflate.msg || deflate.err}`);
-    return concat(parts);
+    return concatBytes(parts);
   },
 
   crc32,
@@ -82,7 +83,7 @@ export const compressionBackend: CompressionBackend = {
         continue;
       }
       parts.push(piece.bytes);
-      const frame = concat(parts);
+      const frame = concatBytes(parts);
       parts = [];
       yield* decodeFrame(zstd, frame, piece.frame);
     }
@@ -215,19 +216,6 @@ function crc32(bytes: Uint8Array, value: number): number {
   for (let i = 0; i < bytes.length; i++)
     crc = (crcTable[(crc ^ (bytes[i] as number)) & 0xff] as number) ^ (crc >>> 8);
   return ~crc >>> 0;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const joined = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {

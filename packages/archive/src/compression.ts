@@ -1,4 +1,4 @@
-import { type ByteSource, iterateBytes } from '@stevedore/digest';
+import { type ByteSource, concatBytes, iterateBytes } from '@stevedore/digest';
 import { compressionBackend } from '#compression-backend';
 import { ArchiveError } from './archive-errors.ts';
 import type { CompressionBackend } from './compression-backend.ts';
@@ -164,7 +164,7 @@ async function* decompressDetected(
       head.push(next.value);
       length += next.value.length;
     }
-    const compression = detectCompression(concat(head, length).subarray(0, 4));
+    const compression = detectCompression(concatBytes(head).subarray(0, 4));
     async function* replay(): AsyncGenerator<Uint8Array, void, undefined> {
       yield* head;
       yield* chunks;
@@ -241,23 +241,12 @@ async function* coalesce(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint
     parts.push(chunk);
     length += chunk.length;
     if (length >= minimumChunkSize) {
-      yield concat(parts, length);
+      yield concatBytes(parts);
       parts = [];
       length = 0;
     }
   }
-  if (length > 0) yield concat(parts, length);
-}
-
-function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const joined = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
+  if (length > 0) yield concatBytes(parts);
 }
 
 function checkCompression(caller: string, compression: unknown, auto: boolean): void {

@@ -1,9 +1,9 @@
 import { type Compression, decompress, type TarEntryInput, writeTar } from '@stevedore/archive';
 import type { ByteSource } from '@stevedore/digest';
+import type { BlobSink } from '@stevedore/image';
 import { assembleImage, type Image, type ImageFormat, type Layer } from '@stevedore/image';
 import { type HistoryEntry, type ImageConfig, type Platform, parsePlatform } from '@stevedore/manifest';
 import { filesystem } from '#filesystem';
-import type { BlobSink } from './blob-sink.ts';
 import type { BuildEventHandler } from './build-event.ts';
 import { createLayer } from './create-layer.ts';
 import { BuildError } from './errors.ts';

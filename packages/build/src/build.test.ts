@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decompress, readTar, type TarEntryInput, writeTar } from '@stevedore/archive';
 import { computeDigest } from '@stevedore/digest';
-import { type Image, imageLayers, readBlob } from '@stevedore/image';
+import { type Image, imageLayers, memoryBlobSink, readBlob } from '@stevedore/image';
 import { MediaTypes } from '@stevedore/manifest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendLayer, type BuildEvent, buildFromDir, buildImage, memoryBlobSink } from './index.ts';
+import { appendLayer, type BuildEvent, buildFromDir, buildImage } from './index.ts';
 
 let scratch: string;
 beforeAll(async () => {
@@ -275,7 +275,8 @@ describe('buildFromDir', () => {
     // Root reads anything, so run the build as nobody when we are root.
     const script = `
       if (process.getuid() === 0) { process.setgid(65534); process.setuid(65534); }
-      const { buildFromDir, memoryBlobSink } = await import(${JSON.stringify(new URL('./index.ts', import.meta.url).pathname)});
+      const { buildFromDir } = await import(${JSON.stringify(new URL('./index.ts', import.meta.url).pathname)});
+      const { memoryBlobSink } = await import(${JSON.stringify(new URL('../../image/src/index.ts', import.meta.url).pathname)});
       try { await buildFromDir(${JSON.stringify(root)}, {}, { blobSink: memoryBlobSink }); console.log('built'); }
       catch (error) { console.log(JSON.stringify({ code: error.code, path: error.path, message: error.message })); }`;
     const output = execFileSync(process.execPath, ['--input-type=module', '--eval', script], {

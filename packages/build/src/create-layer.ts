@@ -1,8 +1,7 @@
 import { type Compression, compress } from '@stevedore/archive';
 import { createHasher } from '@stevedore/digest';
-import type { Layer } from '@stevedore/image';
+import type { BlobSink, Layer } from '@stevedore/image';
 import { MediaTypes } from '@stevedore/manifest';
-import type { BlobSink } from './blob-sink.ts';
 import type { BuildEventHandler } from './build-event.ts';
 
 /** Options for {@link createLayer}. */
@@ -32,7 +31,8 @@ export async function createLayer(
 ): Promise<Layer> {
   const compression = options.compression ?? 'gzip';
   const diffHasher = await createHasher('sha256');
-  const blobHasher = await createHasher('sha256');
+  // Uncompressed, the blob is the tar: its digest is the diff_id, hashed once.
+  const blobHasher = compression === 'none' ? undefined : await createHasher('sha256');
   let uncompressedSize = 0;
   async function* hashed(): AsyncGenerator<Uint8Array> {
     for await (const chunk of tar) {
@@ -49,7 +49,7 @@ export async function createLayer(
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     };
     for await (const chunk of compress(hashed(), compression, compressOptions)) {
-      blobHasher.update(chunk);
+      blobHasher?.update(chunk);
       size += chunk.byteLength;
       await writer.write(chunk);
     }
@@ -57,8 +57,8 @@ export async function createLayer(
     await writer.abort();
     throw error;
   }
-  const digest = blobHasher.digest().toString();
   const diffId = diffHasher.digest().toString();
+  const digest = blobHasher === undefined ? diffId : blobHasher.digest().toString();
   const blobs = await writer.commit(digest);
   options.onEvent?.({ type: 'layer', digest, diffId, size, uncompressedSize });
   return { descriptor: { mediaType: MEDIA_TYPES[compression], digest, size }, diffId, blobs };

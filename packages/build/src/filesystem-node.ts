@@ -1,12 +1,11 @@
 // The `node` branch of `#filesystem`: directories walked in a fixed order, tar files
 // read as streams, and layer blobs kept in files rather than memory.
-import { randomUUID } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, open, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TarEntryInput, TarEntryType } from '@stevedore/archive';
-import { fileBlobSource, readFileChunks } from '@stevedore/image/node';
-import type { BlobSink } from './blob-sink.ts';
+import type { BlobSink } from '@stevedore/image';
+import { createFileBlobWriter, readFileChunks } from '@stevedore/image/node';
 import { BuildError } from './errors.ts';
 import type { Filesystem, PathInputOptions } from './filesystem.ts';
 
@@ -34,30 +33,18 @@ export const filesystem: Filesystem = {
   },
 };
 
-/** A blob sink that writes each blob to a temporary file, renamed to its digest when done. */
+/** A blob sink of files named by digest in a directory (a fresh temporary one by default). */
 async function fileBlobSink(blobDirectory: string | undefined): Promise<BlobSink> {
   const directory = blobDirectory ?? (await mkdtemp(join(tmpdir(), 'stevedore-blobs-')));
   await mkdir(directory, { recursive: true });
   return {
-    async create() {
-      const temporary = join(directory, `.tmp-${randomUUID()}`);
-      const handle = await open(temporary, 'wx');
-      return {
-        async write(chunk) {
-          await handle.write(chunk);
-        },
-        async commit(digest) {
-          await handle.close();
-          const path = join(directory, digest.replace(':', '-'));
-          await rename(temporary, path);
-          return fileBlobSource({ [digest]: path });
-        },
-        async abort() {
-          await handle.close().catch(() => {});
-          await rm(temporary, { force: true });
-        },
-      };
-    },
+    create: () =>
+      createFileBlobWriter({
+        temporaryDirectory: directory,
+        pathOf: (digest) => join(directory, digest.replace(':', '-')),
+        // Scratch space: a crash loses the build, not a store; a destination syncs its own copy.
+        sync: false,
+      }),
   };
 }
 
@@ -121,7 +108,9 @@ async function* walkDirectory(root: string, options: PathInputOptions): AsyncGen
           continue;
         }
         if (info.nlink > 1n) inodes.set(inode, archiveName);
-        yield { ...base, type: 'file', size: Number(info.size), content: readChecked(path, options.signal) };
+        const size = Number(info.size);
+        const content = size <= SMALL_FILE ? readSmallFile(path) : readChecked(path, options.signal);
+        yield { ...base, type: 'file', size, content };
         continue;
       } else if (info.isCharacterDevice()) type = 'char';
       else if (info.isBlockDevice()) type = 'block';
@@ -138,7 +127,48 @@ async function* walkDirectory(root: string, options: PathInputOptions): AsyncGen
       yield { ...base, type, devmajor: major, devminor: minor };
     }
   }
-  yield* walk(root, '');
+  // Walking ahead of the tar writer starts the reads of the next small files while it
+  // works, so the disk and the compressor are never left waiting for each other.
+  yield* readAhead(walk(root, ''), READ_AHEAD);
+}
+
+// Files up to this size are read in one call, as soon as the walk reaches them.
+const SMALL_FILE = 128 * 1024;
+// Entries the walk runs ahead: at most READ_AHEAD × SMALL_FILE bytes (4 MiB) read early.
+const READ_AHEAD = 32;
+
+// Starts reading a small file now; its bytes are handed over when the writer gets there.
+function readSmallFile(path: string): AsyncIterable<Uint8Array> {
+  const bytes = readFile(path).then(
+    (buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength),
+    (cause: unknown) => {
+      throw readFailed(path, cause);
+    },
+  );
+  bytes.catch(() => {}); // handled where the content is read
+  return (async function* () {
+    yield await bytes;
+  })();
+}
+
+/** Pulls up to `count` items from `source` ahead of the consumer. */
+async function* readAhead<T>(source: AsyncIterable<T>, count: number): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const queue: Promise<IteratorResult<T>>[] = [];
+  try {
+    while (true) {
+      while (queue.length < count) {
+        const next = iterator.next();
+        next.catch(() => {}); // handled in order below
+        queue.push(next);
+      }
+      const result = await (queue.shift() as Promise<IteratorResult<T>>);
+      if (result.done === true) return;
+      yield result.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
 }
 
 // Linux's dev_t encoding (glibc's gnu_dev_major / gnu_dev_minor).

@@ -1,8 +1,9 @@
 // The `default` branch of `#filesystem`: runtimes without node:fs build from bytes,
 // streams and entries only, and keep layer blobs in memory.
+
+import { memoryBlobSink } from '@stevedore/image';
 import { BuildError } from './errors.ts';
 import type { Filesystem } from './filesystem.ts';
-import { memoryBlobSink } from './memory-blob-sink.ts';
 
 const unsupported = (path: string): never => {
   throw new BuildError(

@@ -1,5 +1,5 @@
 import type { TarEntryInput } from '@stevedore/archive';
-import type { BlobSink } from './blob-sink.ts';
+import type { BlobSink } from '@stevedore/image';
 import type { BuildEventHandler } from './build-event.ts';
 
 /** Options for reading layer inputs from the filesystem. */

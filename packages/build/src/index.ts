@@ -1,9 +1,7 @@
 export { appendLayer } from './append-layer.ts';
-export type { BlobSink, BlobWriter } from './blob-sink.ts';
 export type { BuildEvent, BuildEventHandler } from './build-event.ts';
 export { buildFromDir } from './build-from-dir.ts';
 export { type BuildOptions, buildImage, buildLayer, type LayerInput } from './build-image.ts';
 export { type CreateLayerOptions, createLayer } from './create-layer.ts';
 export { BuildError, type BuildErrorCode, type BuildErrorDetails } from './errors.ts';
-export { memoryBlobSink } from './memory-blob-sink.ts';
 export { isImageConfig, type RuntimeConfig, runtimeConfigOf } from './runtime-config.ts';

@@ -59,3 +59,24 @@ function describe(value: unknown): string {
   if (typeof value !== 'object') return typeof value;
   return value.constructor?.name ?? 'object';
 }
+
+/** Joins chunks into one array (the chunk itself when there is only one). */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
+  let length = 0;
+  for (const chunk of chunks) length += chunk.byteLength;
+  const joined = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return joined;
+}
+
+/** Reads a whole byte source into one array. Only for content known to be small. */
+export async function collectBytes(source: ByteSource, signal?: AbortSignal): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of iterateBytes(source, signal)) chunks.push(chunk);
+  return concatBytes(chunks);
+}

@@ -1,4 +1,4 @@
-export { type ByteSource, iterateBytes } from './byte-source.ts';
+export { type ByteSource, collectBytes, concatBytes, iterateBytes } from './byte-source.ts';
 export {
   type ComputableAlgorithm,
   Digest,

@@ -8,6 +8,7 @@ export {
 } from './accessors.ts';
 export { type AssembleImageOptions, assembleImage, type Layer } from './assemble-image.ts';
 export { type AssembleIndexOptions, assembleIndex } from './assemble-index.ts';
+export type { BlobSink, BlobWriter } from './blob-sink.ts';
 export {
   type BlobSource,
   combineBlobSources,
@@ -19,6 +20,7 @@ export { ImageError, type ImageErrorCode, type ImageErrorDetails } from './error
 export type { Artifact, Image, ImageFormat, ImageNode, Index } from './image.ts';
 export { layerMediaType } from './layer-media-type.ts';
 export { type LoadImageNodeOptions, loadImageNode } from './load-image-node.ts';
+export { memoryBlobSink } from './memory-blob-sink.ts';
 export { openVerifiedBlob, type ReadBlobBytesOptions, readBlobBytes } from './read-blob.ts';
 export type {
   ImageDestination,

@@ -1,4 +1,4 @@
-import { verifyStream } from '@stevedore/digest';
+import { collectBytes, verifyStream } from '@stevedore/digest';
 import type { Descriptor } from '@stevedore/manifest';
 import type { BlobSource, OpenBlobOptions } from './blob-source.ts';
 import { blobNotFound, ImageError } from './errors.ts';
@@ -43,18 +43,5 @@ export async function readBlobBytes(
       { digest: descriptor.digest, expected: limit, actual: descriptor.size },
     );
   }
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of await openVerifiedBlob(blobs, descriptor, options)) {
-    chunks.push(chunk);
-    length += chunk.byteLength;
-  }
-  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return collectBytes(await openVerifiedBlob(blobs, descriptor, options));
 }

@@ -7,7 +7,11 @@ export {
   REF_NAME_ANNOTATION,
   readLayoutIndex,
 } from './oci-layout.ts';
-export { openOciLayoutDestination } from './oci-layout-destination.ts';
+export {
+  ensureOciLayout,
+  openOciLayoutBlobSink,
+  openOciLayoutDestination,
+} from './oci-layout-destination.ts';
 export {
   type ReadOciLayoutOptions,
   readOciLayout,

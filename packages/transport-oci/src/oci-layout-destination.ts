@@ -1,7 +1,8 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { computeDigest, DigestError, verifyStream } from '@stevedore/digest';
-import type { ImageDestination } from '@stevedore/image';
+import type { BlobSink, ImageDestination } from '@stevedore/image';
+import { createFileBlobWriter } from '@stevedore/image/node';
 import { type Descriptor, type ImageIndex, MediaTypes, serializeManifest } from '@stevedore/manifest';
 import {
   blobPath,
@@ -13,6 +14,47 @@ import {
 } from './oci-layout.ts';
 
 /**
+ * Makes `root` an OCI image layout if it is not one yet (an `oci-layout` marker), and
+ * checks it when it is.
+ *
+ * @throws {TransportError} `ERR_LAYOUT_INVALID` when `root` holds a broken layout.
+ */
+export async function ensureOciLayout(root: string): Promise<void> {
+  await mkdir(root, { recursive: true });
+  const existing = await readLayoutIndex(root).catch(async (error: unknown) => {
+    const marker = await stat(join(root, 'oci-layout')).catch(() => undefined);
+    if (marker !== undefined) throw error; // a layout, but a broken one: do not overwrite it
+    return undefined;
+  });
+  if (existing === undefined) {
+    // index.json first, the marker last: a layout with a marker is always whole.
+    const empty: ImageIndex = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [] };
+    await writeFileAtomic(join(root, 'index.json'), serializeManifest(empty), root);
+    await writeFileAtomic(
+      join(root, 'oci-layout'),
+      new TextEncoder().encode(JSON.stringify({ imageLayoutVersion: OCI_LAYOUT_VERSION })),
+      root,
+    );
+  }
+}
+
+/**
+ * A blob sink that writes new blobs straight into an OCI image layout (created when
+ * absent): to a temporary name, synced, then renamed to `blobs/<algorithm>/<encoded>`.
+ * Pass it to a build (`blobSink`) and writing the image to the layout afterwards copies
+ * nothing but the config and manifests.
+ *
+ * @throws {TransportError} `ERR_LAYOUT_INVALID` when `root` holds a broken layout.
+ */
+export async function openOciLayoutBlobSink(root: string): Promise<BlobSink> {
+  await ensureOciLayout(root);
+  return {
+    create: () =>
+      createFileBlobWriter({ temporaryDirectory: root, pathOf: (digest) => blobPath(root, digest) }),
+  };
+}
+
+/**
  * Opens an OCI image layout for writing, creating it when absent. Blobs are written to a
  * temporary name, verified against their digest and size, synced and renamed: a crash or
  * a bad byte never leaves a wrong file under a digest. Blobs already present are not
@@ -22,19 +64,7 @@ import {
  * @throws {TransportError} `ERR_LAYOUT_INVALID` when `root` holds something else.
  */
 export async function openOciLayoutDestination(root: string): Promise<ImageDestination> {
-  await mkdir(root, { recursive: true });
-  const existing = await readLayoutIndex(root).catch(async (error: unknown) => {
-    const marker = await stat(join(root, 'oci-layout')).catch(() => undefined);
-    if (marker !== undefined) throw error; // a layout, but a broken one: do not overwrite it
-    return undefined;
-  });
-  if (existing === undefined) {
-    await writeFileAtomic(
-      join(root, 'oci-layout'),
-      new TextEncoder().encode(JSON.stringify({ imageLayoutVersion: OCI_LAYOUT_VERSION })),
-      root,
-    );
-  }
+  await ensureOciLayout(root);
 
   let last: { descriptor: Descriptor; tag: string | undefined } | undefined;
 

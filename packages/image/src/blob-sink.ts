@@ -1,4 +1,4 @@
-import type { BlobSource } from '@stevedore/image';
+import type { BlobSource } from './blob-source.ts';
 
 /** A place being filled with one blob's bytes, under a temporary name until `commit`. */
 export interface BlobWriter {
@@ -9,7 +9,10 @@ export interface BlobWriter {
   abort(): Promise<void>;
 }
 
-/** Where a build keeps the layer blobs it makes: memory, or files in Node. */
+/**
+ * Where new blobs are written as they are made (a build's layers): memory, temporary
+ * files, or straight into a destination such as an OCI layout.
+ */
 export interface BlobSink {
   create(): Promise<BlobWriter>;
 }

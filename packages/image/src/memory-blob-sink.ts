@@ -1,5 +1,6 @@
-import { memoryBlobSource } from '@stevedore/image';
+import { concatBytes } from '@stevedore/digest';
 import type { BlobSink } from './blob-sink.ts';
+import { memoryBlobSource } from './blob-source.ts';
 
 /** A blob sink in memory, for runtimes without a filesystem and for small layers. */
 export const memoryBlobSink: BlobSink = {
@@ -10,7 +11,7 @@ export const memoryBlobSink: BlobSink = {
         chunks.push(chunk.slice());
       },
       async commit(digest) {
-        return memoryBlobSource({ [digest]: concat(chunks) });
+        return memoryBlobSource({ [digest]: concatBytes(chunks) });
       },
       async abort() {
         chunks.length = 0;
@@ -18,13 +19,3 @@ export const memoryBlobSink: BlobSink = {
     };
   },
 };
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}
