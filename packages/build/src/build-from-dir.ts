@@ -1,5 +1,5 @@
 import { writeTar } from '@stevedore/archive';
-import type { Image } from '@stevedore/image';
+import type { Image, RuntimeConfig } from '@stevedore/image';
 import type { ImageConfig } from '@stevedore/manifest';
 import { filesystem } from '#filesystem';
 import {
@@ -10,7 +10,6 @@ import {
   pathInputOptions,
   tarWriteOptions,
 } from './build-image.ts';
-import type { RuntimeConfig } from './runtime-config.ts';
 
 /**
  * Builds a one-layer image from a directory tree (Node): entries in byte order, timestamps

@@ -1,13 +1,20 @@
 import { type Compression, decompress, type TarEntryInput, writeTar } from '@stevedore/archive';
 import type { ByteSource } from '@stevedore/digest';
-import type { BlobSink } from '@stevedore/image';
-import { assembleImage, type Image, type ImageFormat, type Layer } from '@stevedore/image';
+import {
+  assembleImage,
+  type BlobSink,
+  type Image,
+  type ImageFormat,
+  isImageConfig,
+  type Layer,
+  type RuntimeConfig,
+  runtimeConfigOf,
+} from '@stevedore/image';
 import { type HistoryEntry, type ImageConfig, type Platform, parsePlatform } from '@stevedore/manifest';
 import { filesystem } from '#filesystem';
 import type { BuildEventHandler } from './build-event.ts';
 import { createLayer } from './create-layer.ts';
 import { BuildError } from './errors.ts';
-import { isImageConfig, type RuntimeConfig, runtimeConfigOf } from './runtime-config.ts';
 
 /**
  * What a layer is made from: an uncompressed (or gzip/zstd-compressed) tar as bytes or a

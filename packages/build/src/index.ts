@@ -4,4 +4,3 @@ export { buildFromDir } from './build-from-dir.ts';
 export { type BuildOptions, buildImage, buildLayer, type LayerInput } from './build-image.ts';
 export { type CreateLayerOptions, createLayer } from './create-layer.ts';
 export { BuildError, type BuildErrorCode, type BuildErrorDetails } from './errors.ts';
-export { isImageConfig, type RuntimeConfig, runtimeConfigOf } from './runtime-config.ts';

@@ -22,6 +22,7 @@ export { layerMediaType } from './layer-media-type.ts';
 export { type LoadImageNodeOptions, loadImageNode } from './load-image-node.ts';
 export { memoryBlobSink } from './memory-blob-sink.ts';
 export { openVerifiedBlob, type ReadBlobBytesOptions, readBlobBytes } from './read-blob.ts';
+export { isImageConfig, type RuntimeConfig, runtimeConfigOf } from './runtime-config.ts';
 export type {
   ImageDestination,
   ImageSource,

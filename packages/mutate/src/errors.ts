@@ -1,0 +1,27 @@
+import { StevedoreError } from '@stevedore/errors';
+
+/** The error codes of `@stevedore/mutate`. */
+export type MutateErrorCode = 'ERR_BASE_MISMATCH' | 'ERR_NO_MATCH';
+
+/** Fields a {@link MutateError} may carry besides its code and message. */
+export interface MutateErrorDetails {
+  /** For `ERR_BASE_MISMATCH`: the index of the first layer that differs. */
+  readonly layer?: number;
+  readonly expected?: string;
+  readonly actual?: string;
+  readonly cause?: unknown;
+}
+
+/** A mutation that cannot apply: an image not built on the given base, no platform to change. */
+export class MutateError extends StevedoreError<MutateErrorCode> {
+  readonly layer: number | undefined;
+  readonly expected: string | undefined;
+  readonly actual: string | undefined;
+
+  constructor(code: MutateErrorCode, message: string, details: MutateErrorDetails = {}) {
+    super(code, message, 'cause' in details ? { cause: details.cause } : {});
+    this.layer = details.layer;
+    this.expected = details.expected;
+    this.actual = details.actual;
+  }
+}
