@@ -3,6 +3,9 @@ import type { ByteSource } from '@stevedore/digest';
 import {
   assembleImage,
   type BlobSink,
+  type CreatedLayer,
+  createLayer,
+  defaultBlobSink,
   type Image,
   type ImageFormat,
   isImageConfig,
@@ -13,7 +16,6 @@ import {
 import { type HistoryEntry, type ImageConfig, type Platform, parsePlatform } from '@stevedore/manifest';
 import { filesystem } from '#filesystem';
 import type { BuildEventHandler } from './build-event.ts';
-import { createLayer } from './create-layer.ts';
 import { BuildError } from './errors.ts';
 
 /**
@@ -85,13 +87,15 @@ export async function buildLayer(input: LayerInput, options: BuildOptions = {}):
 
 /** @internal */
 export async function layerFromTar(tar: AsyncIterable<Uint8Array>, options: BuildOptions): Promise<Layer> {
-  const sink = options.blobSink ?? (await filesystem.defaultBlobSink(options.blobDirectory));
+  const sink = options.blobSink ?? (await defaultBlobSink(options.blobDirectory));
   return createLayer(tar, {
     sink,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.compression === undefined ? {} : { compression: options.compression }),
     ...(options.level === undefined ? {} : { level: options.level }),
-    ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+    ...(options.onEvent === undefined
+      ? {}
+      : { onCreated: (layer: CreatedLayer) => options.onEvent?.({ type: 'layer', ...layer }) }),
   });
 }
 

@@ -1,17 +1,14 @@
-// The `node` branch of `#filesystem`: directories walked in a fixed order, tar files
-// read as streams, and layer blobs kept in files rather than memory.
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// The `node` branch of `#filesystem`: directories walked in a fixed order, and tar
+// files read as streams.
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TarEntryInput, TarEntryType } from '@stevedore/archive';
-import type { BlobSink } from '@stevedore/image';
-import { createFileBlobWriter, readFileChunks } from '@stevedore/image/node';
+import { readFileChunks } from '@stevedore/image/node';
 import { BuildError } from './errors.ts';
 import type { Filesystem, PathInputOptions } from './filesystem.ts';
 
 /** @internal */
 export const filesystem: Filesystem = {
-  defaultBlobSink: fileBlobSink,
   async readPathInput(path, options) {
     const info = await stat(path).catch((cause: unknown) => {
       throw readFailed(path, cause);
@@ -32,21 +29,6 @@ export const filesystem: Filesystem = {
     return walkDirectory(path, options);
   },
 };
-
-/** A blob sink of files named by digest in a directory (a fresh temporary one by default). */
-async function fileBlobSink(blobDirectory: string | undefined): Promise<BlobSink> {
-  const directory = blobDirectory ?? (await mkdtemp(join(tmpdir(), 'stevedore-blobs-')));
-  await mkdir(directory, { recursive: true });
-  return {
-    create: () =>
-      createFileBlobWriter({
-        temporaryDirectory: directory,
-        pathOf: (digest) => join(directory, digest.replace(':', '-')),
-        // Scratch space: a crash loses the build, not a store; a destination syncs its own copy.
-        sync: false,
-      }),
-  };
-}
 
 async function* readChecked(path: string, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   try {

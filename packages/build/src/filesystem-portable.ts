@@ -1,7 +1,6 @@
 // The `default` branch of `#filesystem`: runtimes without node:fs build from bytes,
-// streams and entries only, and keep layer blobs in memory.
+// streams and entries only.
 
-import { memoryBlobSink } from '@stevedore/image';
 import { BuildError } from './errors.ts';
 import type { Filesystem } from './filesystem.ts';
 
@@ -15,7 +14,6 @@ const unsupported = (path: string): never => {
 
 /** @internal */
 export const filesystem: Filesystem = {
-  defaultBlobSink: async () => memoryBlobSink,
   readPathInput: async (path) => unsupported(path),
   directoryEntries: async (path) => unsupported(path),
 };

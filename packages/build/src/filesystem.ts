@@ -1,5 +1,4 @@
 import type { TarEntryInput } from '@stevedore/archive';
-import type { BlobSink } from '@stevedore/image';
 import type { BuildEventHandler } from './build-event.ts';
 
 /** Options for reading layer inputs from the filesystem. */
@@ -20,8 +19,6 @@ export type PathInput =
  * @internal
  */
 export interface Filesystem {
-  /** Where layer blobs go unless the caller says: temporary files in Node, memory elsewhere. */
-  defaultBlobSink(blobDirectory: string | undefined): Promise<BlobSink>;
   /** A directory's tree as tar entries, or a tar file's bytes. */
   readPathInput(path: string, options: PathInputOptions): Promise<PathInput>;
   /** A directory's tree as tar entries (the path must be a directory). */

@@ -1,3 +1,4 @@
+export { defaultBlobSink } from '#default-blob-sink';
 export {
   imageAnnotations,
   imageBlobs,
@@ -16,6 +17,7 @@ export {
   memoryBlobSource,
   type OpenBlobOptions,
 } from './blob-source.ts';
+export { type CreatedLayer, type CreateLayerOptions, createLayer } from './create-layer.ts';
 export { ImageError, type ImageErrorCode, type ImageErrorDetails } from './errors.ts';
 export type { Artifact, Image, ImageFormat, ImageNode, Index } from './image.ts';
 export { layerMediaType } from './layer-media-type.ts';

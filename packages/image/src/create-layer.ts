@@ -1,8 +1,17 @@
 import { type Compression, compress } from '@stevedore/archive';
 import { createHasher } from '@stevedore/digest';
-import type { BlobSink, Layer } from '@stevedore/image';
 import { MediaTypes } from '@stevedore/manifest';
-import type { BuildEventHandler } from './build-event.ts';
+import type { Layer } from './assemble-image.ts';
+import type { BlobSink } from './blob-sink.ts';
+
+/** What {@link createLayer} reports about a layer it made. */
+export interface CreatedLayer {
+  readonly digest: string;
+  readonly diffId: string;
+  /** Compressed bytes. */
+  readonly size: number;
+  readonly uncompressedSize: number;
+}
 
 /** Options for {@link createLayer}. */
 export interface CreateLayerOptions {
@@ -11,7 +20,8 @@ export interface CreateLayerOptions {
   readonly level?: number;
   readonly sink: BlobSink;
   readonly signal?: AbortSignal;
-  readonly onEvent?: BuildEventHandler;
+  /** Called once the layer is made, with its digests and sizes. */
+  readonly onCreated?: (layer: CreatedLayer) => void;
 }
 
 const MEDIA_TYPES: Readonly<Record<Compression, string>> = {
@@ -60,6 +70,6 @@ export async function createLayer(
   const diffId = diffHasher.digest().toString();
   const digest = blobHasher === undefined ? diffId : blobHasher.digest().toString();
   const blobs = await writer.commit(digest);
-  options.onEvent?.({ type: 'layer', digest, diffId, size, uncompressedSize });
+  options.onCreated?.({ digest, diffId, size, uncompressedSize });
   return { descriptor: { mediaType: MEDIA_TYPES[compression], digest, size }, diffId, blobs };
 }

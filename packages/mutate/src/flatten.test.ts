@@ -1,0 +1,163 @@
+import { decompress, readTar, type TarEntryInput, writeTar } from '@stevedore/archive';
+import {
+  assembleImage,
+  createLayer,
+  type Image,
+  imageLayers,
+  memoryBlobSink,
+  readBlob,
+} from '@stevedore/image';
+import type { ImageConfig } from '@stevedore/manifest';
+import { describe, expect, it } from 'vitest';
+import { flatten, MutateError } from './index.ts';
+
+const text = (value: string) => new TextEncoder().encode(value);
+const file = (name: string, content: string, extra: Partial<TarEntryInput> = {}): TarEntryInput => ({
+  name,
+  type: 'file',
+  content: text(content),
+  ...extra,
+});
+const dir = (name: string): TarEntryInput => ({ name, type: 'directory', mode: 0o750 });
+
+const config: ImageConfig = {
+  architecture: 'amd64',
+  os: 'linux',
+  config: { Entrypoint: ['/d'] },
+  rootfs: { type: 'layers', diff_ids: [] },
+  history: [{ created_by: 'one' }, { created_by: 'two' }, { created_by: 'three' }],
+};
+
+async function imageOf(layers: TarEntryInput[][]): Promise<Image> {
+  const built = [];
+  for (const entries of layers) built.push(await createLayer(writeTar(entries), { sink: memoryBlobSink }));
+  return assembleImage(config, built);
+}
+
+interface Seen {
+  type: string;
+  text?: string;
+  linkname?: string;
+  mode: number;
+}
+
+async function contents(image: Image): Promise<Record<string, Seen>> {
+  const seen: Record<string, Seen> = {};
+  const [layer] = imageLayers(image);
+  for await (const entry of readTar(
+    decompress(await readBlob(image, layer?.descriptor.digest ?? ''), 'auto'),
+  )) {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of entry.content) chunks.push(chunk);
+    seen[entry.name] = {
+      type: entry.type,
+      mode: entry.mode,
+      ...(entry.type === 'file' ? { text: new TextDecoder().decode(Buffer.concat(chunks)) } : {}),
+      ...(entry.type === 'hardlink' ? { linkname: entry.linkname } : {}),
+    };
+  }
+  return seen;
+}
+
+describe('flatten', () => {
+  it('merges layers into the effective filesystem', async () => {
+    const image = await imageOf([
+      [
+        dir('a'),
+        file('a/x', 'x0'),
+        file('a/y', 'y0'),
+        dir('b'),
+        file('b/z', 'z0'),
+        file('keep', 'keep'),
+        file('t', 'shared', { mode: 0o600 }),
+        dir('c'),
+        file('c/deep', 'deep'),
+        dir('e'),
+        file('e/f', 'f'),
+      ],
+      [
+        { name: 'link', type: 'hardlink', linkname: 't' },
+        { name: 'ylink', type: 'hardlink', linkname: './a/y' },
+        file('./a/x', 'x1'),
+        file('b/.wh.z', ''),
+        file('c/.wh..wh..opq', ''),
+        file('c/new', 'new'),
+        file('d', 'dfile'),
+      ],
+      [
+        file('t', 't2'),
+        file('.wh.keep', ''),
+        file('e', 'e-file'),
+        { name: 'sym', type: 'symlink', linkname: '/a/x' },
+      ],
+    ]);
+    const flat = await flatten(image);
+    expect(imageLayers(flat)).toHaveLength(1);
+    expect(flat.config.config?.Entrypoint).toEqual(['/d']);
+    expect(flat.config.history).toEqual([{ created_by: 'stevedore flatten', comment: '3 layers merged' }]);
+    expect(flat.config.rootfs.diff_ids).toEqual([imageLayers(flat)[0]?.diffId]);
+
+    const seen = await contents(flat);
+    expect(Object.keys(seen).sort()).toEqual([
+      'a/',
+      'a/x',
+      'a/y',
+      'b/',
+      'c/',
+      'c/new',
+      'd',
+      'e',
+      'link',
+      'sym',
+      't',
+      'ylink',
+    ]);
+    expect(seen['a/x']?.text).toBe('x1');
+    // link was made to t's first content, which a later layer replaced: it keeps that content
+    expect(seen.link).toMatchObject({ type: 'file', text: 'shared', mode: 0o600 });
+    expect(seen.t?.text).toBe('t2');
+    // a hardlink whose target survived stays a hardlink
+    expect(seen.ylink).toMatchObject({ type: 'hardlink', linkname: 'a/y' });
+    expect(seen.e).toMatchObject({ type: 'file', text: 'e-file' });
+    expect(seen['a/']?.mode).toBe(0o750);
+    expect(seen.sym?.type).toBe('symlink');
+  });
+
+  it('writes a deleted target under the first surviving name, and the other names as links to it', async () => {
+    const image = await imageOf([
+      [
+        file('orig', 'content'),
+        { name: 'l1', type: 'hardlink', linkname: 'orig' },
+        { name: 'l2', type: 'hardlink', linkname: 'orig' },
+      ],
+      [file('.wh.orig', '')],
+    ]);
+    const seen = await contents(await flatten(image));
+    expect(seen.l1).toMatchObject({ type: 'file', text: 'content' });
+    expect(seen.l2).toMatchObject({ type: 'hardlink', linkname: 'l1' });
+    expect(seen.orig).toBeUndefined();
+  });
+
+  it('is deterministic', async () => {
+    const layers = [[file('a', '1')], [file('b', '2')]];
+    const first = await flatten(await imageOf(layers));
+    const second = await flatten(await imageOf(layers));
+    expect(first.manifest.digest.equals(second.manifest.digest)).toBe(true);
+  });
+
+  it('refuses paths that climb out of the root and hardlinks to nothing', async () => {
+    await expect(flatten(await imageOf([[file('a/../../etc/passwd', 'x')]]))).rejects.toMatchObject({
+      code: 'ERR_UNSAFE_PATH',
+      path: 'a/../../etc/passwd',
+    });
+    await expect(
+      flatten(await imageOf([[{ name: 'l', type: 'hardlink', linkname: '../../etc/shadow' }]])),
+    ).rejects.toSatisfy((error) => MutateError.is(error, 'ERR_UNSAFE_PATH'));
+    await expect(
+      flatten(await imageOf([[{ name: 'l', type: 'hardlink', linkname: 'missing' }]])),
+    ).rejects.toMatchObject({
+      code: 'ERR_LAYER_INVALID',
+      path: 'l',
+    });
+  });
+});
