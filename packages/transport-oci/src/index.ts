@@ -1,3 +1,4 @@
+export { type DirOptions, dirBlobSource, openDirDestination, readDir, writeDir } from './dir.ts';
 export { TransportError, type TransportErrorCode, type TransportErrorDetails } from './errors.ts';
 export {
   blobPath,

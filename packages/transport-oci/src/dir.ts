@@ -1,0 +1,144 @@
+// The containers/image directory format (`dir:`), as skopeo reads and writes it: a
+// `version` file, the top manifest as `manifest.json`, the manifests an index lists as
+// `<hex>.manifest.json`, and every blob as `<hex>` (sha256) or `<algorithm>-<hex>`.
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { computeDigest, DigestError, parseDigest, verifyStream } from '@stevedore/digest';
+import { excerpt } from '@stevedore/errors';
+import {
+  type BlobSource,
+  type ImageDestination,
+  type ImageNode,
+  loadImageNode,
+  writeImageNode,
+} from '@stevedore/image';
+import { readFileChunks } from '@stevedore/image/node';
+import { type Descriptor, parseManifest } from '@stevedore/manifest';
+import { TransportError } from './errors.ts';
+import { writeFileAtomic } from './oci-layout.ts';
+
+const VERSION = 'Directory Transport Version: 1.1\n';
+
+function blobName(digest: string): string {
+  const parsed = parseDigest(digest);
+  return parsed.algorithm === 'sha256' ? parsed.encoded : `${parsed.algorithm}-${parsed.encoded}`;
+}
+
+/** A blob source over a `dir:` directory: blobs by `<hex>`, manifests by `<hex>.manifest.json`. */
+export function dirBlobSource(root: string, kind: 'blobs' | 'manifests' = 'blobs'): BlobSource {
+  return {
+    async openBlob(descriptor, options = {}) {
+      const name = blobName(descriptor.digest) + (kind === 'manifests' ? '.manifest.json' : '');
+      const path = join(root, name);
+      const found = await stat(path).catch(() => undefined);
+      return found?.isFile() ? readFileChunks(path, options) : undefined;
+    },
+  };
+}
+
+/**
+ * Opens a directory for writing an image in the `dir:` format. A directory that already
+ * holds one (it has a `version` file) is emptied first, as skopeo does; any other
+ * non-empty directory is refused. Blobs are verified, synced and renamed into place.
+ *
+ * @throws {TransportError} `ERR_LAYOUT_INVALID` for a non-empty directory that is not a `dir:` image.
+ */
+export async function openDirDestination(root: string): Promise<ImageDestination> {
+  await mkdir(root, { recursive: true });
+  const entries = await readdir(root);
+  if (entries.length > 0) {
+    if (!entries.includes('version')) {
+      throw new TransportError(
+        'ERR_LAYOUT_INVALID',
+        `${root} is not empty and holds no dir: image; refusing to overwrite it`,
+        { path: root },
+      );
+    }
+    for (const entry of entries) await rm(join(root, entry), { recursive: true, force: true });
+  }
+  await writeFileAtomic(join(root, 'version'), new TextEncoder().encode(VERSION), root);
+  const manifests: Array<{ descriptor: Descriptor; bytes: Uint8Array }> = [];
+
+  const hasBlob = async (descriptor: Descriptor) => {
+    const found = await stat(join(root, blobName(descriptor.digest))).catch(() => undefined);
+    return found?.isFile() === true && found.size === descriptor.size;
+  };
+  return {
+    hasBlob,
+    async putBlob(descriptor, content) {
+      if (await hasBlob(descriptor)) return;
+      const verified = verifyStream(content, { digest: descriptor.digest, size: descriptor.size });
+      await writeFileAtomic(join(root, blobName(descriptor.digest)), verified, root);
+    },
+    async putManifest(descriptor, manifest) {
+      const actual = (await computeDigest(manifest.bytes)).toString();
+      if (actual !== descriptor.digest) {
+        throw new DigestError(
+          'ERR_DIGEST_MISMATCH',
+          `manifest bytes hash to ${actual}; expected ${descriptor.digest}`,
+          {
+            expected: descriptor.digest,
+            actual,
+          },
+        );
+      }
+      manifests.push({ descriptor, bytes: manifest.bytes });
+    },
+    async commit() {
+      const top = manifests.at(-1);
+      if (top === undefined) return;
+      for (const { descriptor, bytes } of manifests.slice(0, -1)) {
+        await writeFileAtomic(join(root, `${blobName(descriptor.digest)}.manifest.json`), bytes, root);
+      }
+      await writeFileAtomic(join(root, 'manifest.json'), top.bytes, root);
+      manifests.length = 0;
+    },
+    async close() {
+      manifests.length = 0;
+    },
+  };
+}
+
+/** Options for {@link writeDir} and {@link readDir}. */
+export interface DirOptions {
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Writes an image, index or artifact as a `dir:` directory that skopeo reads
+ * (`skopeo copy dir:PATH …`). Digests are preserved.
+ * @throws {TransportError} `ERR_LAYOUT_INVALID`; digest errors for blobs that are not what they say.
+ */
+export async function writeDir(path: string, node: ImageNode, options: DirOptions = {}): Promise<void> {
+  const destination = await openDirDestination(path);
+  try {
+    await writeImageNode(node, destination, options);
+  } finally {
+    await destination.close();
+  }
+}
+
+/**
+ * Reads a `dir:` directory written by skopeo or by {@link writeDir}: manifests and configs
+ * now (verified), layers on demand (verified as they stream).
+ * @throws {TransportError} `ERR_LAYOUT_INVALID` naming what is missing or wrong.
+ */
+export async function readDir(path: string, options: DirOptions = {}): Promise<ImageNode> {
+  const version = await readFile(join(path, 'version'), 'utf8').catch(() => undefined);
+  if (version === undefined || !version.startsWith('Directory Transport Version: 1.')) {
+    throw new TransportError(
+      'ERR_LAYOUT_INVALID',
+      `${path} is not a dir: image: ${version === undefined ? 'no version file' : `version ${excerpt(version.trim())}`}`,
+      { path },
+    );
+  }
+  const bytes = await readFile(join(path, 'manifest.json')).catch((cause: unknown) => {
+    throw new TransportError('ERR_LAYOUT_INVALID', `${path} has no manifest.json`, { path, cause });
+  });
+  const manifest = await parseManifest(new Uint8Array(bytes));
+  return loadImageNode(manifest, {
+    blobs: dirBlobSource(path),
+    manifests: dirBlobSource(path, 'manifests'),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+}
