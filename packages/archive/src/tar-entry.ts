@@ -58,5 +58,7 @@ export interface TarEntryInput extends Partial<Omit<TarHeader, 'name' | 'type'>>
  * once, before the loop moves to the next entry; unread content is skipped.
  */
 export interface TarEntry extends TarHeader {
+  /** Where the content starts in the (uncompressed) archive, in bytes: for reading it again by range. */
+  readonly offset: number;
   readonly content: AsyncIterable<Uint8Array>;
 }

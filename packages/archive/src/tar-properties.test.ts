@@ -158,7 +158,7 @@ describe('tar properties', () => {
             }
           }
           const read = [];
-          for await (const { content, ...header } of readTar(source())) {
+          for await (const { content, offset: _offset, ...header } of readTar(source())) {
             read.push({ ...header, pax: { ...header.pax }, content: await bytesOf(content) });
           }
           expect(read).toEqual(entries.map(({ input }) => expected(input)));

@@ -37,7 +37,7 @@ interface ReadEntry extends Omit<TarHeader, 'pax'> {
 
 async function readAll(source: Parameters<typeof readTar>[0]): Promise<ReadEntry[]> {
   const entries: ReadEntry[] = [];
-  for await (const { content, ...header } of readTar(source)) {
+  for await (const { content, offset: _offset, ...header } of readTar(source)) {
     entries.push({
       ...header,
       pax: { ...header.pax },
@@ -237,6 +237,19 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
     expect(midContent).toMatchObject({ path: 'root/hard' });
     await readError(archive.subarray(0, file.header + 100), 'ERR_TAR_TRUNCATED');
     await readError(archive.subarray(0, file.header + 512), 'ERR_TAR_TRUNCATED'); // no content at all
+  });
+
+  it('gives each entry the offset of its content, so it can be read again by range', async () => {
+    for (const name of ['gnu-posix.tar', 'gnu-gnu.tar', 'gnu-v7.tar']) {
+      const archive = fixture(name);
+      let files = 0;
+      for await (const entry of readTar(archive)) {
+        const body = await bytesOf(entry.content);
+        expect(archive.subarray(entry.offset, entry.offset + entry.size)).toEqual(body);
+        if (entry.type === 'file' && entry.size > 0) files++;
+      }
+      expect(files).toBeGreaterThan(0);
+    }
   });
 
   it('reads an archive whose last entry ends without its padding (umoci 0.4.7 insert layers)', async () => {

@@ -83,7 +83,7 @@ export async function* readTar(
       const next = await readHeaders(reader);
       if (next === undefined) break;
       content = new EntryContent(reader, next.header.name, next.dataSize);
-      yield Object.freeze({ ...next.header, content });
+      yield Object.freeze({ ...next.header, offset: reader.position, content });
       await content.finish();
       signal?.throwIfAborted();
     }

@@ -11,15 +11,22 @@ export interface ReadFileChunksOptions {
   readonly signal?: AbortSignal;
   /** Bytes per read; default 1 MiB. */
   readonly chunkSize?: number;
+  /** The first byte to read; default 0. */
+  readonly start?: number;
+  /** How many bytes to read from `start`; default to the end of the file. */
+  readonly length?: number;
 }
 
-/** Reads a file as `Uint8Array` chunks (views, not Buffers) of `chunkSize` bytes. */
+/** Reads a file, or a byte range of it, as `Uint8Array` chunks (views, not Buffers) of `chunkSize` bytes. */
 export async function* readFileChunks(
   path: string,
   options: ReadFileChunksOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
+  if (options.length === 0) return;
   const stream = createReadStream(path, {
     highWaterMark: options.chunkSize ?? 1024 * 1024,
+    ...(options.start === undefined ? {} : { start: options.start }),
+    ...(options.length === undefined ? {} : { end: (options.start ?? 0) + options.length - 1 }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   for await (const chunk of stream as AsyncIterable<Buffer>) {

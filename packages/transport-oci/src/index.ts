@@ -1,5 +1,6 @@
 export { type DirOptions, dirBlobSource, openDirDestination, readDir, writeDir } from './dir.ts';
 export { TransportError, type TransportErrorCode, type TransportErrorDetails } from './errors.ts';
+export { openOciArchiveDestination, readOciArchive, writeOciArchive } from './oci-archive.ts';
 export {
   blobPath,
   checkRefName,

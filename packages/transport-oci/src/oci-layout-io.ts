@@ -1,7 +1,7 @@
 import { type ImageNode, loadImageNode, readBlobBytes, writeImageNode } from '@stevedore/image';
 import { type Descriptor, parseManifest } from '@stevedore/manifest';
 import { TransportError } from './errors.ts';
-import { layoutBlobSource, REF_NAME_ANNOTATION, readLayoutIndex } from './oci-layout.ts';
+import { directoryLayoutFiles, type LayoutFiles, REF_NAME_ANNOTATION, readIndexOf } from './oci-layout.ts';
 import { openOciLayoutDestination } from './oci-layout-destination.ts';
 
 /** Options for {@link writeOciLayout}. */
@@ -53,10 +53,18 @@ export interface ReadOciLayoutOptions {
  *   `ERR_AMBIGUOUS_REFERENCE` (naming the tags available).
  */
 export async function readOciLayout(path: string, options: ReadOciLayoutOptions = {}): Promise<ImageNode> {
-  const index = await readLayoutIndex(path);
-  const blobs = layoutBlobSource(path);
+  return readLayoutNode(directoryLayoutFiles(path), options);
+}
+
+/**
+ * Reads an entry of a layout, wherever its files are.
+ * @internal
+ */
+export async function readLayoutNode(files: LayoutFiles, options: ReadOciLayoutOptions): Promise<ImageNode> {
+  const index = await readIndexOf(files);
+  const { blobs } = files;
   const tags = index.manifests.flatMap((entry) => entry.annotations?.[REF_NAME_ANNOTATION] ?? []);
-  const descriptor = selectEntry(path, index.manifests, tags, options);
+  const descriptor = selectEntry(files.name, index.manifests, tags, options);
   const signal = options.signal === undefined ? {} : { signal: options.signal };
   const bytes = await readBlobBytes(blobs, descriptor, { ...signal, limit: 4 * 1024 * 1024 });
   const manifest = await parseManifest(bytes, descriptor.mediaType);

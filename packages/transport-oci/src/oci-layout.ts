@@ -55,16 +55,48 @@ export function layoutBlobSource(root: string): BlobSource {
 }
 
 /**
+ * The files of an OCI image layout, wherever they are: a directory, or a tar of one.
+ * @internal
+ */
+export interface LayoutFiles {
+  /** The layout's path, for messages. */
+  readonly name: string;
+  /** A small file of the layout (`oci-layout`, `index.json`), or undefined when absent. */
+  read(path: string): Promise<Uint8Array | undefined>;
+  readonly blobs: BlobSource;
+}
+
+/** @internal */
+export function directoryLayoutFiles(root: string): LayoutFiles {
+  return {
+    name: root,
+    read: async (path) =>
+      readFile(join(root, path)).then(
+        (bytes) => new Uint8Array(bytes),
+        () => undefined,
+      ),
+    blobs: layoutBlobSource(root),
+  };
+}
+
+/**
  * Reads and checks a layout's `oci-layout` marker and `index.json`.
  * @throws {TransportError} `ERR_LAYOUT_INVALID` naming the file that is missing or wrong.
  */
 export async function readLayoutIndex(root: string): Promise<ImageIndex> {
-  const marker = await readFile(join(root, 'oci-layout'), 'utf8').catch((cause: unknown) => {
+  return readIndexOf(directoryLayoutFiles(root));
+}
+
+/** @internal */
+export async function readIndexOf(files: LayoutFiles): Promise<ImageIndex> {
+  const root = files.name;
+  const markerBytes = await files.read('oci-layout');
+  if (markerBytes === undefined) {
     throw new TransportError('ERR_LAYOUT_INVALID', `${root} is not an OCI image layout: no oci-layout file`, {
       path: root,
-      cause,
     });
-  });
+  }
+  const marker = new TextDecoder().decode(markerBytes);
   let version: unknown;
   try {
     version = (JSON.parse(marker) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
@@ -79,11 +111,11 @@ export async function readLayoutIndex(root: string): Promise<ImageIndex> {
     );
   }
   const path = join(root, 'index.json');
-  const bytes = await readFile(path).catch((cause: unknown) => {
-    throw new TransportError('ERR_LAYOUT_INVALID', `${root} has no index.json`, { path, cause });
-  });
+  const bytes = await files.read('index.json');
+  if (bytes === undefined)
+    throw new TransportError('ERR_LAYOUT_INVALID', `${root} has no index.json`, { path });
   try {
-    const index = await parseManifest(new Uint8Array(bytes), MediaTypes.OciIndex);
+    const index = await parseManifest(bytes, MediaTypes.OciIndex);
     return index.json as ImageIndex;
   } catch (cause) {
     throw new TransportError(

@@ -1,0 +1,104 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readTar } from '@stevedore/archive';
+import { computeDigest } from '@stevedore/digest';
+import {
+  assembleImage,
+  assembleIndex,
+  type Image,
+  type Layer,
+  memoryBlobSource,
+  readBlob,
+} from '@stevedore/image';
+import { type ImageConfig, MediaTypes } from '@stevedore/manifest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readOciArchive, writeOciArchive } from './index.ts';
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'stevedore-oci-archive-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const encoder = new TextEncoder();
+const config: ImageConfig = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } };
+
+async function layer(text: string, bytes = encoder.encode(text)): Promise<Layer> {
+  const digest = (await computeDigest(encoder.encode(text))).toString();
+  return {
+    descriptor: { mediaType: MediaTypes.OciLayerGzip, digest, size: bytes.byteLength },
+    diffId: (await computeDigest(encoder.encode(`diff ${text}`))).toString(),
+    blobs: memoryBlobSource({ [digest]: bytes }),
+  };
+}
+const image = async (text: string, architecture = 'amd64'): Promise<Image> =>
+  assembleImage({ ...config, architecture }, [await layer(text)]);
+
+async function collect(stream: AsyncIterable<Uint8Array>): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += new TextDecoder().decode(chunk);
+  return text;
+}
+
+describe('oci-archive:', () => {
+  it('writes a tar of a layout and reads the image back by range', async () => {
+    const written = await image('hello archive');
+    const path = join(root, 'image.tar');
+    await writeOciArchive(path, written, { tag: 'v1' });
+    const names: string[] = [];
+    for await (const entry of readTar(new Uint8Array(await readFile(path)))) names.push(entry.name);
+    expect(names[0]).toBe('oci-layout');
+    expect(names.at(-1)).toBe('index.json');
+    expect(names).toContain(`blobs/sha256/${written.manifest.digest.encoded}`);
+    expect(await readdir(root)).toEqual(['image.tar']);
+
+    const read = await readOciArchive(path, { tag: 'v1' });
+    expect(read.manifest.digest.equals(written.manifest.digest)).toBe(true);
+    expect(read.tag).toBe('v1');
+    expect(
+      read.kind === 'image' &&
+        (await collect(await readBlob(read, read.manifest.json.layers[0]?.digest ?? ''))),
+    ).toBe('hello archive');
+  });
+
+  it('is deterministic and holds indexes', async () => {
+    const index = await assembleIndex([await image('a'), await image('b', 'arm64')]);
+    await writeOciArchive(join(root, 'one.tar'), index);
+    await writeOciArchive(join(root, 'two.tar'), index);
+    expect(await readFile(join(root, 'one.tar'))).toEqual(await readFile(join(root, 'two.tar')));
+    const read = await readOciArchive(join(root, 'one.tar'));
+    expect(read.kind === 'index' && read.children.map((child) => child.kind)).toEqual(['image', 'image']);
+  });
+
+  it('leaves nothing behind when a blob is not what it says', async () => {
+    const good = await layer('good');
+    const bad = await assembleImage(config, [
+      { ...good, blobs: memoryBlobSource({ [good.descriptor.digest]: encoder.encode('evil') }) },
+    ]);
+    await expect(writeOciArchive(join(root, 'bad.tar'), bad)).rejects.toMatchObject({
+      code: 'ERR_DIGEST_MISMATCH',
+    });
+    expect(await readdir(root)).toEqual([]);
+  });
+
+  it('refuses compressed and truncated archives with typed errors', async () => {
+    const path = join(root, 'image.tar');
+    await writeOciArchive(path, await image('x'));
+    const bytes = await readFile(path);
+    const { gzipSync } = await import('node:zlib');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(root, 'gz.tar'), gzipSync(bytes));
+    await expect(readOciArchive(join(root, 'gz.tar'))).rejects.toMatchObject({ code: 'ERR_LAYOUT_INVALID' });
+    // cut inside the second entry's content (the first is oci-layout: one header, one block)
+    await writeFile(join(root, 'cut.tar'), bytes.subarray(0, 1024 + 512 + 10));
+    await expect(readOciArchive(join(root, 'cut.tar'))).rejects.toMatchObject({ code: 'ERR_TAR_TRUNCATED' });
+    // cut after the first entry: a whole archive without index.json
+    await writeFile(join(root, 'short.tar'), bytes.subarray(0, 1024));
+    await expect(readOciArchive(join(root, 'short.tar'))).rejects.toMatchObject({
+      code: 'ERR_LAYOUT_INVALID',
+    });
+  });
+});

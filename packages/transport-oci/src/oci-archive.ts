@@ -1,0 +1,226 @@
+// `oci-archive:`: a tar of an OCI image layout, as skopeo writes and reads it. Reading
+// makes one pass over the tar's headers to find where each file's bytes are, then reads
+// blobs by byte range: no temporary directory, nothing held in memory but the index of
+// names. Writing streams one tar; blobs go in as they come, index.json last.
+import { randomUUID } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { detectCompression, readTar, type TarEntryInput, writeTar } from '@stevedore/archive';
+import { collectBytes, computeDigest, DigestError, parseDigest, verifyStream } from '@stevedore/digest';
+import { type ImageDestination, type ImageNode, writeImageNode } from '@stevedore/image';
+import { readFileChunks } from '@stevedore/image/node';
+import { type Descriptor, type ImageIndex, MediaTypes, serializeManifest } from '@stevedore/manifest';
+import { TransportError } from './errors.ts';
+import { checkRefName, type LayoutFiles, OCI_LAYOUT_VERSION, REF_NAME_ANNOTATION } from './oci-layout.ts';
+import { type ReadOciLayoutOptions, readLayoutNode, type WriteOciLayoutOptions } from './oci-layout-io.ts';
+
+/**
+ * Reads an image, index or artifact from an `oci-archive:` tar by tag or digest, or its
+ * only entry. The archive is scanned once for its names; blobs are then read by byte
+ * range and verified as they stream.
+ *
+ * @throws {TransportError} `ERR_LAYOUT_INVALID` for a compressed or malformed archive;
+ *   `ERR_TAG_NOT_FOUND`, `ERR_AMBIGUOUS_REFERENCE`; archive errors for a truncated tar.
+ */
+export async function readOciArchive(path: string, options: ReadOciLayoutOptions = {}): Promise<ImageNode> {
+  return readLayoutNode(await archiveLayoutFiles(path, options.signal), options);
+}
+
+async function archiveLayoutFiles(path: string, signal: AbortSignal | undefined): Promise<LayoutFiles> {
+  const head = await collectBytes(
+    readFileChunks(path, { length: 4, ...(signal === undefined ? {} : { signal }) }),
+  );
+  if (detectCompression(head) !== 'none') {
+    throw new TransportError('ERR_LAYOUT_INVALID', `${path} is compressed; an oci-archive is a plain tar`, {
+      path,
+    });
+  }
+  const files = new Map<string, { offset: number; size: number }>();
+  for await (const entry of readTar(readFileChunks(path, signal === undefined ? {} : { signal }))) {
+    const name = entry.name
+      .split('/')
+      .filter((part) => part !== '' && part !== '.')
+      .join('/');
+    if (entry.type === 'file') files.set(name, { offset: entry.offset, size: entry.size });
+  }
+  const range = (name: string) => {
+    const file = files.get(name);
+    return file === undefined ? undefined : readFileChunks(path, { start: file.offset, length: file.size });
+  };
+  return {
+    name: path,
+    read: async (name) => {
+      const stream = range(name);
+      return stream === undefined ? undefined : collectBytes(stream);
+    },
+    blobs: {
+      async openBlob(descriptor) {
+        const digest = parseDigest(descriptor.digest);
+        return range(`blobs/${digest.algorithm}/${digest.encoded}`);
+      },
+    },
+  };
+}
+
+/**
+ * Writes an image, index or artifact as an `oci-archive:` tar (deterministic: fixed
+ * times and owners), to a temporary name beside `path`, renamed when complete.
+ * @throws {TransportError} `ERR_TAG_INVALID`; digest errors for blobs that are not what they say.
+ */
+export async function writeOciArchive(
+  path: string,
+  node: ImageNode,
+  options: WriteOciLayoutOptions = {},
+): Promise<void> {
+  const destination = await openOciArchiveDestination(path);
+  try {
+    await writeImageNode(node, destination, options);
+  } finally {
+    await destination.close();
+  }
+}
+
+/**
+ * An `oci-archive:` tar as an `ImageDestination`: each blob becomes a tar entry as it is
+ * put (streamed and verified), `commit` adds `index.json` and moves the finished tar to
+ * `path`; `close` without `commit` leaves nothing behind.
+ */
+export async function openOciArchiveDestination(path: string): Promise<ImageDestination> {
+  const temporary = join(dirname(path), `.tmp-${randomUUID()}.tar`);
+  const channel = new EntryChannel();
+  const handle = await open(temporary, 'wx');
+  const writing = (async () => {
+    for await (const chunk of writeTar(channel)) await handle.write(chunk);
+    await handle.sync();
+  })();
+  writing.catch(() => {}); // observed by every put and by commit
+  const written = new Set<string>();
+  let last: { descriptor: Descriptor; tag: string | undefined } | undefined;
+  let finished = false;
+
+  const add = async (entry: TarEntryInput) => {
+    await Promise.race([
+      channel.push(entry),
+      writing.then(() => Promise.reject(new Error('the archive is closed'))),
+    ]);
+  };
+  const addBlob = async (descriptor: Descriptor, content: Uint8Array | AsyncIterable<Uint8Array>) => {
+    const digest = parseDigest(descriptor.digest);
+    await add({
+      name: `blobs/${digest.algorithm}/${digest.encoded}`,
+      type: 'file',
+      size: descriptor.size,
+      content: verifyStream(content, { digest: descriptor.digest, size: descriptor.size }),
+    });
+    written.add(descriptor.digest);
+  };
+  await add({
+    name: 'oci-layout',
+    type: 'file',
+    content: new TextEncoder().encode(JSON.stringify({ imageLayoutVersion: OCI_LAYOUT_VERSION })),
+  });
+
+  return {
+    async hasBlob(descriptor) {
+      return written.has(descriptor.digest);
+    },
+    async putBlob(descriptor, content) {
+      if (!written.has(descriptor.digest)) await addBlob(descriptor, content);
+    },
+    async putManifest(descriptor, manifest, options = {}) {
+      const tag = options.tag === undefined ? undefined : checkRefName(options.tag);
+      const actual = (await computeDigest(manifest.bytes)).toString();
+      if (actual !== descriptor.digest) {
+        throw new DigestError(
+          'ERR_DIGEST_MISMATCH',
+          `manifest bytes hash to ${actual}; expected ${descriptor.digest}`,
+          {
+            expected: descriptor.digest,
+            actual,
+          },
+        );
+      }
+      if (!written.has(descriptor.digest)) await addBlob(descriptor, manifest.bytes);
+      last = {
+        descriptor: { mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size },
+        tag,
+      };
+    },
+    async commit() {
+      if (last === undefined) return;
+      const entry =
+        last.tag === undefined
+          ? last.descriptor
+          : { ...last.descriptor, annotations: { [REF_NAME_ANNOTATION]: last.tag } };
+      const index: ImageIndex = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [entry] };
+      await add({ name: 'index.json', type: 'file', content: serializeManifest(index) });
+      channel.close();
+      await writing;
+      await handle.close();
+      await rename(temporary, path);
+      finished = true;
+    },
+    async close() {
+      if (finished) return;
+      channel.close(new Error('the archive was closed before commit'));
+      await writing.catch(() => {});
+      await handle.close().catch(() => {});
+      await rm(temporary, { force: true });
+    },
+  };
+}
+
+/**
+ * Entries pushed by a producer and pulled by `writeTar`; a push resolves once the entry's
+ * content has been written (or fails with the error that stopped it).
+ */
+class EntryChannel implements AsyncIterable<TarEntryInput> {
+  readonly #queue: TarEntryInput[] = [];
+  #wake: (() => void) | undefined;
+  #closed = false;
+  #error: unknown;
+
+  push(entry: TarEntryInput): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const source = entry.content;
+      async function* content(): AsyncGenerator<Uint8Array> {
+        try {
+          if (source instanceof Uint8Array) yield source;
+          else if (source !== undefined) yield* source as AsyncIterable<Uint8Array>;
+          resolve();
+        } catch (error) {
+          reject(error);
+          throw error;
+        }
+      }
+      // The content is wrapped, so the size of bytes given whole is said here.
+      const size = entry.size ?? (source instanceof Uint8Array ? source.length : undefined);
+      this.#queue.push({ ...entry, ...(size === undefined ? {} : { size }), content: content() });
+      this.#wake?.();
+    });
+  }
+
+  close(error?: unknown): void {
+    this.#closed = true;
+    this.#error = error;
+    this.#wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<TarEntryInput> {
+    while (true) {
+      const next = this.#queue.shift();
+      if (next !== undefined) {
+        yield next;
+        continue;
+      }
+      if (this.#closed) {
+        if (this.#error !== undefined) throw this.#error;
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+      this.#wake = undefined;
+    }
+  }
+}
