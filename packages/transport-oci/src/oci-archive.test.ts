@@ -2,16 +2,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readTar } from '@stevedore/archive';
-import { computeDigest } from '@stevedore/digest';
-import {
-  assembleImage,
-  assembleIndex,
-  type Image,
-  type Layer,
-  memoryBlobSource,
-  readBlob,
-} from '@stevedore/image';
-import { type ImageConfig, MediaTypes } from '@stevedore/manifest';
+import { assembleIndex, readBlob } from '@stevedore/image';
+import { fakeImage, readText, tamperedImage } from '@stevedore-internal/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readOciArchive, writeOciArchive } from './index.ts';
 
@@ -23,29 +15,9 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const encoder = new TextEncoder();
-const config: ImageConfig = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } };
-
-async function layer(text: string, bytes = encoder.encode(text)): Promise<Layer> {
-  const digest = (await computeDigest(encoder.encode(text))).toString();
-  return {
-    descriptor: { mediaType: MediaTypes.OciLayerGzip, digest, size: bytes.byteLength },
-    diffId: (await computeDigest(encoder.encode(`diff ${text}`))).toString(),
-    blobs: memoryBlobSource({ [digest]: bytes }),
-  };
-}
-const image = async (text: string, architecture = 'amd64'): Promise<Image> =>
-  assembleImage({ ...config, architecture }, [await layer(text)]);
-
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<string> {
-  let text = '';
-  for await (const chunk of stream) text += new TextDecoder().decode(chunk);
-  return text;
-}
-
 describe('oci-archive:', () => {
   it('writes a tar of a layout and reads the image back by range', async () => {
-    const written = await image('hello archive');
+    const written = await fakeImage('hello archive');
     const path = join(root, 'image.tar');
     await writeOciArchive(path, written, { tag: 'v1' });
     const names: string[] = [];
@@ -60,12 +32,12 @@ describe('oci-archive:', () => {
     expect(read.tag).toBe('v1');
     expect(
       read.kind === 'image' &&
-        (await collect(await readBlob(read, read.manifest.json.layers[0]?.digest ?? ''))),
+        (await readText(await readBlob(read, read.manifest.json.layers[0]?.digest ?? ''))),
     ).toBe('hello archive');
   });
 
   it('is deterministic and holds indexes', async () => {
-    const index = await assembleIndex([await image('a'), await image('b', 'arm64')]);
+    const index = await assembleIndex([await fakeImage('a'), await fakeImage('b', 'arm64')]);
     await writeOciArchive(join(root, 'one.tar'), index);
     await writeOciArchive(join(root, 'two.tar'), index);
     expect(await readFile(join(root, 'one.tar'))).toEqual(await readFile(join(root, 'two.tar')));
@@ -74,10 +46,7 @@ describe('oci-archive:', () => {
   });
 
   it('leaves nothing behind when a blob is not what it says', async () => {
-    const good = await layer('good');
-    const bad = await assembleImage(config, [
-      { ...good, blobs: memoryBlobSource({ [good.descriptor.digest]: encoder.encode('evil') }) },
-    ]);
+    const { image: bad } = await tamperedImage();
     await expect(writeOciArchive(join(root, 'bad.tar'), bad)).rejects.toMatchObject({
       code: 'ERR_DIGEST_MISMATCH',
     });
@@ -86,7 +55,7 @@ describe('oci-archive:', () => {
 
   it('refuses compressed and truncated archives with typed errors', async () => {
     const path = join(root, 'image.tar');
-    await writeOciArchive(path, await image('x'));
+    await writeOciArchive(path, await fakeImage('x'));
     const bytes = await readFile(path);
     const { gzipSync } = await import('node:zlib');
     const { writeFile } = await import('node:fs/promises');

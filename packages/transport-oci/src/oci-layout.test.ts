@@ -2,15 +2,9 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeDigest } from '@stevedore/digest';
-import {
-  assembleImage,
-  assembleIndex,
-  type Image,
-  type Layer,
-  memoryBlobSource,
-  readBlob,
-} from '@stevedore/image';
-import { type ImageConfig, MediaTypes } from '@stevedore/manifest';
+import { assembleImage, assembleIndex, type Layer, memoryBlobSource, readBlob } from '@stevedore/image';
+import { MediaTypes } from '@stevedore/manifest';
+import { fakeImage, fakeLayer, readText, testConfig } from '@stevedore-internal/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   blobPath,
@@ -29,20 +23,6 @@ afterEach(async () => {
 });
 
 const encoder = new TextEncoder();
-const config: ImageConfig = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } };
-
-async function layer(text: string, bytes = encoder.encode(text)): Promise<Layer> {
-  const digest = (await computeDigest(encoder.encode(text))).toString();
-  return {
-    descriptor: { mediaType: MediaTypes.OciLayerGzip, digest, size: bytes.byteLength },
-    diffId: (await computeDigest(encoder.encode(`diff ${text}`))).toString(),
-    blobs: memoryBlobSource({ [digest]: bytes }),
-  };
-}
-
-async function image(text: string, architecture = 'amd64'): Promise<Image> {
-  return assembleImage({ ...config, architecture }, [await layer(text)]);
-}
 
 async function indexJson(): Promise<{
   manifests: Array<{ digest: string; annotations?: Record<string, string> }>;
@@ -50,15 +30,9 @@ async function indexJson(): Promise<{
   return JSON.parse(await readFile(join(root, 'index.json'), 'utf8'));
 }
 
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<string> {
-  let text = '';
-  for await (const chunk of stream) text += new TextDecoder().decode(chunk);
-  return text;
-}
-
 describe('writeOciLayout and readOciLayout', () => {
   it('writes oci-layout, index.json and blobs, and reads the image back', async () => {
-    const written = await image('hello');
+    const written = await fakeImage('hello');
     await writeOciLayout(root, written, { tag: 'v1' });
     expect(JSON.parse(await readFile(join(root, 'oci-layout'), 'utf8'))).toEqual({
       imageLayoutVersion: '1.0.0',
@@ -84,12 +58,12 @@ describe('writeOciLayout and readOciLayout', () => {
     if (read.kind !== 'image') return;
     expect(read.config).toEqual(written.config);
     const layerDigest = read.manifest.json.layers[0]?.digest ?? '';
-    expect(await collect(await readBlob(read, layerDigest))).toBe('hello');
+    expect(await readText(await readBlob(read, layerDigest))).toBe('hello');
   });
 
   it('keeps many images and tags in one layout, and moves a tag that is written again', async () => {
-    const a = await image('a');
-    const b = await image('b');
+    const a = await fakeImage('a');
+    const b = await fakeImage('b');
     await writeOciLayout(root, a, { tag: 'a' });
     await writeOciLayout(root, b, { tag: 'b' });
     await writeOciLayout(root, b, { tag: 'latest' });
@@ -116,7 +90,7 @@ describe('writeOciLayout and readOciLayout', () => {
   });
 
   it('writes an index with its children and reads it back by its only entry', async () => {
-    const index = await assembleIndex([await image('x', 'amd64'), await image('y', 'arm64')]);
+    const index = await assembleIndex([await fakeImage('x', 'amd64'), await fakeImage('y', 'arm64')]);
     await writeOciLayout(root, index);
     expect((await indexJson()).manifests).toHaveLength(1);
     const read = await readOciLayout(root);
@@ -125,7 +99,7 @@ describe('writeOciLayout and readOciLayout', () => {
   });
 
   it('does not rewrite blobs that exist', async () => {
-    const written = await image('same');
+    const written = await fakeImage('same');
     await writeOciLayout(root, written, { tag: 'one' });
     const path = blobPath(root, written.manifest.json.layers[0]?.digest ?? '');
     const before = await stat(path);
@@ -135,12 +109,12 @@ describe('writeOciLayout and readOciLayout', () => {
   });
 
   it('leaves nothing under a digest when a blob is not what its descriptor says', async () => {
-    const good = await layer('good');
+    const good = await fakeLayer('good');
     const bad: Layer = {
       ...good,
       blobs: memoryBlobSource({ [good.descriptor.digest]: encoder.encode('evil') }),
     };
-    const tampered = await assembleImage(config, [bad]);
+    const tampered = await assembleImage(testConfig, [bad]);
     await expect(writeOciLayout(root, tampered, { tag: 'x' })).rejects.toMatchObject({
       code: 'ERR_DIGEST_MISMATCH',
     });
@@ -169,13 +143,13 @@ describe('writeOciLayout and readOciLayout', () => {
   });
 
   it('refuses invalid tags and directories that are not layouts', async () => {
-    await expect(writeOciLayout(root, await image('t'), { tag: 'bad tag' })).rejects.toMatchObject({
+    await expect(writeOciLayout(root, await fakeImage('t'), { tag: 'bad tag' })).rejects.toMatchObject({
       code: 'ERR_TAG_INVALID',
     });
     await expect(readOciLayout(join(root, 'missing'))).rejects.toMatchObject({ code: 'ERR_LAYOUT_INVALID' });
     await writeFile(join(root, 'oci-layout'), '{"imageLayoutVersion":"2.0.0"}');
     await expect(readOciLayout(root)).rejects.toMatchObject({ code: 'ERR_LAYOUT_INVALID' });
-    await expect(writeOciLayout(root, await image('t'), { tag: 'ok' })).rejects.toMatchObject({
+    await expect(writeOciLayout(root, await fakeImage('t'), { tag: 'ok' })).rejects.toMatchObject({
       code: 'ERR_LAYOUT_INVALID',
     });
   });
@@ -191,7 +165,7 @@ describe('writeOciLayout and readOciLayout', () => {
     const path = blobPath(root, digest);
     expect(await readFile(path)).toEqual(Buffer.from(bytes));
     const before = await stat(path);
-    const built = await assembleImage(config, [
+    const built = await assembleImage(testConfig, [
       {
         descriptor: { mediaType: MediaTypes.OciLayerGzip, digest, size: bytes.length },
         diffId: (await computeDigest(encoder.encode('diff'))).toString(),
