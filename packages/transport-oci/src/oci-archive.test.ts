@@ -18,14 +18,14 @@ afterEach(async () => {
 describe('oci-archive:', () => {
   it('writes a tar of a layout and reads the image back by range', async () => {
     const written = await fakeImage('hello archive');
-    const path = join(root, 'image.tar');
+    const path = join(root, 'new', 'dir', 'image.tar');
     await writeOciArchive(path, written, { tag: 'v1' });
     const names: string[] = [];
     for await (const entry of readTar(new Uint8Array(await readFile(path)))) names.push(entry.name);
     expect(names[0]).toBe('oci-layout');
     expect(names.at(-1)).toBe('index.json');
     expect(names).toContain(`blobs/sha256/${written.manifest.digest.encoded}`);
-    expect(await readdir(root)).toEqual(['image.tar']);
+    expect(await readdir(join(root, 'new', 'dir'))).toEqual(['image.tar']);
 
     const read = await readOciArchive(path, { tag: 'v1' });
     expect(read.manifest.digest.equals(written.manifest.digest)).toBe(true);

@@ -3,7 +3,7 @@
 // blobs by byte range: no temporary directory, nothing held in memory but the index of
 // names. Writing streams one tar; blobs go in as they come, index.json last.
 import { randomUUID } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { detectCompression, readTar, type TarEntryInput, writeTar } from '@stevedore/archive';
 import { collectBytes, computeDigest, DigestError, parseDigest, verifyStream } from '@stevedore/digest';
@@ -86,6 +86,7 @@ export async function writeOciArchive(
  * `path`; `close` without `commit` leaves nothing behind.
  */
 export async function openOciArchiveDestination(path: string): Promise<ImageDestination> {
+  await mkdir(dirname(path), { recursive: true });
   const temporary = join(dirname(path), `.tmp-${randomUUID()}.tar`);
   const channel = new EntryChannel();
   const handle = await open(temporary, 'wx');
