@@ -20,3 +20,11 @@ export {
   type WriteOciLayoutOptions,
   writeOciLayout,
 } from './oci-layout-io.ts';
+export {
+  openStaticDestination,
+  readStatic,
+  STATIC_CONTENT_TYPES,
+  STATIC_NGINX_CONF,
+  type StaticOptions,
+  writeStatic,
+} from './static.ts';
