@@ -1,4 +1,10 @@
 export { type DirOptions, dirBlobSource, openDirDestination, readDir, writeDir } from './dir.ts';
+export {
+  type ReadDockerArchiveOptions,
+  readDockerArchive,
+  type WriteDockerArchiveOptions,
+  writeDockerArchive,
+} from './docker-archive.ts';
 export { TransportError, type TransportErrorCode, type TransportErrorDetails } from './errors.ts';
 export { openOciArchiveDestination, readOciArchive, writeOciArchive } from './oci-archive.ts';
 export {

@@ -5,14 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { detectCompression, readTar, type TarEntryInput, writeTar } from '@stevedore/archive';
-import { collectBytes, computeDigest, DigestError, parseDigest, verifyStream } from '@stevedore/digest';
+import { type TarEntryInput, writeTar } from '@stevedore/archive';
+import { computeDigest, DigestError, parseDigest, verifyStream } from '@stevedore/digest';
 import { type ImageDestination, type ImageNode, writeImageNode } from '@stevedore/image';
-import { readFileChunks } from '@stevedore/image/node';
 import { type Descriptor, type ImageIndex, MediaTypes, serializeManifest } from '@stevedore/manifest';
-import { TransportError } from './errors.ts';
 import { checkRefName, type LayoutFiles, OCI_LAYOUT_VERSION, REF_NAME_ANNOTATION } from './oci-layout.ts';
 import { type ReadOciLayoutOptions, readLayoutNode, type WriteOciLayoutOptions } from './oci-layout-io.ts';
+import { indexTarFile } from './tar-file.ts';
 
 /**
  * Reads an image, index or artifact from an `oci-archive:` tar by tag or digest, or its
@@ -27,36 +26,14 @@ export async function readOciArchive(path: string, options: ReadOciLayoutOptions
 }
 
 async function archiveLayoutFiles(path: string, signal: AbortSignal | undefined): Promise<LayoutFiles> {
-  const head = await collectBytes(
-    readFileChunks(path, { length: 4, ...(signal === undefined ? {} : { signal }) }),
-  );
-  if (detectCompression(head) !== 'none') {
-    throw new TransportError('ERR_LAYOUT_INVALID', `${path} is compressed; an oci-archive is a plain tar`, {
-      path,
-    });
-  }
-  const files = new Map<string, { offset: number; size: number }>();
-  for await (const entry of readTar(readFileChunks(path, signal === undefined ? {} : { signal }))) {
-    const name = entry.name
-      .split('/')
-      .filter((part) => part !== '' && part !== '.')
-      .join('/');
-    if (entry.type === 'file') files.set(name, { offset: entry.offset, size: entry.size });
-  }
-  const range = (name: string) => {
-    const file = files.get(name);
-    return file === undefined ? undefined : readFileChunks(path, { start: file.offset, length: file.size });
-  };
+  const tar = await indexTarFile(path, 'oci-archive', signal);
   return {
     name: path,
-    read: async (name) => {
-      const stream = range(name);
-      return stream === undefined ? undefined : collectBytes(stream);
-    },
+    read: (name) => tar.read(name),
     blobs: {
       async openBlob(descriptor) {
         const digest = parseDigest(descriptor.digest);
-        return range(`blobs/${digest.algorithm}/${digest.encoded}`);
+        return tar.open(`blobs/${digest.algorithm}/${digest.encoded}`);
       },
     },
   };

@@ -1,0 +1,305 @@
+// `docker-archive:`: the `docker save` / `docker load` tar. `manifest.json` lists, per
+// image, its config file, its RepoTags and its layer tars, uncompressed (the classic
+// `<id>/layer.tar` names, or `blobs/sha256/<hex>` in archives that embed an OCI layout).
+// Layers are stored uncompressed, so writing one decompresses each layer and reading one
+// gives uncompressed layers: the layer digests (not the diff_ids) differ from a registry's.
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { decompress, detectCompression, type TarEntryInput, writeTar } from '@stevedore/archive';
+import { collectBytes, createHasher, DigestError, parseDigest, verifyStream } from '@stevedore/digest';
+import { excerpt } from '@stevedore/errors';
+import {
+  assembleImage,
+  type Image,
+  type ImageNode,
+  imageLayers,
+  type Layer,
+  readBlob,
+} from '@stevedore/image';
+import { MediaTypes, parseImageConfig } from '@stevedore/manifest';
+import { TransportError } from './errors.ts';
+import { indexTarFile, normalizeName, type TarFile } from './tar-file.ts';
+
+/** One image in a docker-archive's `manifest.json`. */
+interface ArchiveEntry {
+  readonly Config: string;
+  readonly RepoTags?: readonly string[] | null;
+  readonly Layers: readonly string[];
+}
+
+/** Options for {@link writeDockerArchive}. */
+export interface WriteDockerArchiveOptions {
+  /** `name:tag` recorded in RepoTags, as `docker load` tags the image (e.g. `app:latest`). */
+  readonly tag?: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Writes an image as a `docker save` tar that `docker load`, `podman load` and skopeo
+ * read: the config as `<hex>.json`, each layer decompressed to `<diff_id hex>/layer.tar`
+ * (verified against its diff_id), and `manifest.json` last. Written to a temporary name
+ * beside `path` and renamed when whole. Each layer is decompressed twice (its size must
+ * precede its bytes in the tar); nothing is held in memory or on disk meanwhile.
+ *
+ * @throws {TransportError} `ERR_AMBIGUOUS_REFERENCE` for an index (write one platform);
+ *   `ERR_DIGEST_MISMATCH` when a layer does not decompress to its diff_id.
+ */
+export async function writeDockerArchive(
+  path: string,
+  node: ImageNode,
+  options: WriteDockerArchiveOptions = {},
+): Promise<void> {
+  if (node.kind !== 'image') {
+    throw new TransportError(
+      'ERR_AMBIGUOUS_REFERENCE',
+      `a docker-archive holds single-platform images; ${node.manifest.digest} is an ${node.kind}: select a platform first`,
+      { path },
+    );
+  }
+  const image: Image = node;
+  const signal = options.signal === undefined ? {} : { signal: options.signal };
+  const layers = imageLayers(image);
+  // Pass 1: the uncompressed size of each distinct layer, checked against its diff_id.
+  const sizes = new Map<string, number>();
+  for (const layer of layers) {
+    if (!sizes.has(layer.diffId))
+      sizes.set(layer.diffId, await uncompressedSize(node, layer, options.signal));
+  }
+  const configName = `${parseDigest(image.manifest.json.config.digest).encoded}.json`;
+  const layerName = (layer: Layer) => `${parseDigest(layer.diffId).encoded}/layer.tar`;
+  const manifest: ArchiveEntry[] = [
+    {
+      Config: configName,
+      RepoTags: options.tag === undefined ? [] : [options.tag],
+      Layers: layers.map(layerName),
+    },
+  ];
+  async function* entries(): AsyncGenerator<TarEntryInput> {
+    yield { name: configName, type: 'file', content: image.configBytes };
+    const written = new Set<string>();
+    for (const layer of layers) {
+      if (written.has(layer.diffId)) continue;
+      written.add(layer.diffId);
+      const size = sizes.get(layer.diffId) ?? 0;
+      yield { name: `${parseDigest(layer.diffId).encoded}/`, type: 'directory' };
+      // Pass 2: the same bytes again, verified against the diff_id as they go in.
+      const tar = decompress(await readBlob(image, layer.descriptor.digest, signal), 'auto', signal);
+      yield {
+        name: layerName(layer),
+        type: 'file',
+        size,
+        content: verifyStream(tar, { digest: layer.diffId, size }),
+      };
+    }
+    yield {
+      name: 'manifest.json',
+      type: 'file',
+      content: new TextEncoder().encode(JSON.stringify(manifest)),
+    };
+  }
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = join(dirname(path), `.tmp-${randomUUID()}.tar`);
+  const handle = await open(temporary, 'wx');
+  try {
+    for await (const chunk of writeTar(entries(), signal)) await handle.write(chunk);
+    await handle.sync();
+    await handle.close();
+    await rename(temporary, path);
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+async function uncompressedSize(
+  image: Image,
+  layer: Layer,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const options = signal === undefined ? {} : { signal };
+  const hasher = await createHasher('sha256');
+  let size = 0;
+  for await (const chunk of decompress(
+    await readBlob(image, layer.descriptor.digest, options),
+    'auto',
+    options,
+  )) {
+    hasher.update(chunk);
+    size += chunk.byteLength;
+  }
+  const actual = hasher.digest().toString();
+  if (actual !== layer.diffId) {
+    throw new DigestError(
+      'ERR_DIGEST_MISMATCH',
+      `layer ${layer.descriptor.digest} decompresses to ${actual}; its diff_id is ${layer.diffId}`,
+      {
+        expected: layer.diffId,
+        actual,
+      },
+    );
+  }
+  return size;
+}
+
+/** Options for {@link readDockerArchive}: which image of the archive. */
+export interface ReadDockerArchiveOptions {
+  /** A RepoTag (`name:tag`) of the image. */
+  readonly tag?: string;
+  /** The image's position in `manifest.json` (`@N` in skopeo's syntax). */
+  readonly index?: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Reads an image from a `docker save` tar, classic or OCI-embedding: the archive is
+ * scanned once for its names, then the config and layers are read by byte range. The
+ * image is a Docker schema 2 image with the archive's layers as they are (uncompressed
+ * tars, so each layer's digest is its diff_id).
+ *
+ * @throws {TransportError} `ERR_LAYOUT_INVALID` naming a missing or malformed part;
+ *   `ERR_TAG_NOT_FOUND`, `ERR_AMBIGUOUS_REFERENCE` naming the tags available.
+ */
+export async function readDockerArchive(
+  path: string,
+  options: ReadDockerArchiveOptions = {},
+): Promise<Image> {
+  const tar = await indexTarFile(path, 'docker-archive', options.signal);
+  const entries = await readManifest(tar);
+  const entry = selectImage(path, entries, options);
+  const configBytes = await tar.read(entry.Config);
+  if (configBytes === undefined) throw missing(path, entry.Config);
+  const config = parseImageConfig(configBytes);
+  const layers: Layer[] = [];
+  for (const [position, name] of entry.Layers.entries()) {
+    layers.push(await archiveLayer(tar, name, config.rootfs.diff_ids[position], options.signal));
+  }
+  return assembleImage(config, layers, {
+    format: 'docker',
+    ...(options.tag === undefined ? {} : { tag: options.tag }),
+  });
+}
+
+async function readManifest(tar: TarFile): Promise<ArchiveEntry[]> {
+  const bytes = await tar.read('manifest.json');
+  if (bytes === undefined) throw missing(tar.path, 'manifest.json');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    parsed = undefined;
+  }
+  const valid =
+    Array.isArray(parsed) &&
+    parsed.every(
+      (entry) =>
+        typeof entry?.Config === 'string' &&
+        Array.isArray(entry.Layers) &&
+        entry.Layers.every((layer: unknown) => typeof layer === 'string'),
+    );
+  if (!valid || (parsed as unknown[]).length === 0) {
+    throw new TransportError(
+      'ERR_LAYOUT_INVALID',
+      `${tar.path}: manifest.json is not a list of images (Config, Layers)`,
+      {
+        path: tar.path,
+      },
+    );
+  }
+  return parsed as ArchiveEntry[];
+}
+
+function selectImage(
+  path: string,
+  entries: readonly ArchiveEntry[],
+  options: ReadDockerArchiveOptions,
+): ArchiveEntry {
+  const tags = entries.flatMap((entry) => entry.RepoTags ?? []);
+  if (options.index !== undefined) {
+    const entry = entries[options.index];
+    if (entry === undefined) {
+      throw new TransportError(
+        'ERR_TAG_NOT_FOUND',
+        `${path} has ${entries.length} images; no @${options.index}`,
+        {
+          path,
+          reference: `@${options.index}`,
+          available: tags,
+        },
+      );
+    }
+    return entry;
+  }
+  const wanted = options.tag === undefined ? undefined : familiarTag(options.tag);
+  const matching =
+    wanted === undefined
+      ? entries
+      : entries.filter((entry) => entry.RepoTags?.some((tag) => familiarTag(tag) === wanted));
+  if (matching.length === 1 && matching[0] !== undefined) return matching[0];
+  throw new TransportError(
+    matching.length === 0 ? 'ERR_TAG_NOT_FOUND' : 'ERR_AMBIGUOUS_REFERENCE',
+    `${path} has ${matching.length === 0 ? 'no image' : `${matching.length} images`}${options.tag === undefined ? '' : ` tagged ${excerpt(options.tag)}`}; name one by tag or @index (tags: ${tags.join(', ') || 'none'})`,
+    { path, available: tags, ...(options.tag === undefined ? {} : { reference: options.tag }) },
+  );
+}
+
+async function archiveLayer(
+  tar: TarFile,
+  name: string,
+  diffId: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Layer> {
+  const size = tar.size(name);
+  if (size === undefined) throw missing(tar.path, name);
+  if (diffId === undefined) {
+    throw new TransportError(
+      'ERR_LAYOUT_INVALID',
+      `${tar.path}: the config lists fewer diff_ids than manifest.json lists layers`,
+      {
+        path: tar.path,
+      },
+    );
+  }
+  const head = await collectBytes(tar.open(name, 4) ?? new Uint8Array(0), signal);
+  const compression = detectCompression(head.subarray(0, 4));
+  // Uncompressed, the blob is the layer tar: its digest is the diff_id. A compressed blob
+  // (some newer archives) is hashed once to name it.
+  let digest = diffId;
+  if (compression !== 'none') {
+    const hasher = await createHasher('sha256');
+    for await (const chunk of tar.open(name) ?? []) hasher.update(chunk as Uint8Array);
+    digest = hasher.digest().toString();
+  }
+  const mediaType =
+    compression === 'gzip'
+      ? MediaTypes.DockerLayerGzip
+      : compression === 'zstd'
+        ? MediaTypes.OciLayerZstd
+        : MediaTypes.DockerLayer;
+  return {
+    descriptor: { mediaType, digest, size },
+    diffId,
+    blobs: {
+      async openBlob(descriptor) {
+        return descriptor.digest === digest ? tar.open(name) : undefined;
+      },
+    },
+  };
+}
+
+// Docker writes `app:v1`, skopeo `docker.io/library/app:v1`: the same image. (Full
+// reference parsing belongs to the registry transport.)
+function familiarTag(tag: string): string {
+  return tag.replace(/^docker\.io\//, '').replace(/^library\//, '');
+}
+
+function missing(path: string, name: string): TransportError {
+  return new TransportError(
+    'ERR_LAYOUT_INVALID',
+    `${path}: ${excerpt(normalizeName(name))} is missing from the archive`,
+    {
+      path,
+    },
+  );
+}
