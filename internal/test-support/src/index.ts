@@ -1,7 +1,15 @@
 // Small images for tests: layers whose bytes are short strings (assembleImage never reads
 // layer bytes, so they need not be real tar+gzip), and stream collectors.
+import { writeTar } from '@stevedore/archive';
 import { collectBytes, computeDigest } from '@stevedore/digest';
-import { assembleImage, type Image, type Layer, memoryBlobSource } from '@stevedore/image';
+import {
+  assembleImage,
+  createLayer,
+  type Image,
+  type Layer,
+  memoryBlobSink,
+  memoryBlobSource,
+} from '@stevedore/image';
 import { type ImageConfig, MediaTypes } from '@stevedore/manifest';
 
 const encoder = new TextEncoder();
@@ -40,4 +48,13 @@ export async function tamperedImage(): Promise<{ image: Image; layer: Layer }> {
 /** A stream read whole, as text. */
 export async function readText(stream: AsyncIterable<Uint8Array>): Promise<string> {
   return new TextDecoder().decode(await collectBytes(stream));
+}
+
+/** A real one-layer image (a gzip tar holding one file named `name`), for a platform. */
+export async function smallImage(name: string, architecture = 'amd64', variant?: string): Promise<Image> {
+  const content = encoder.encode(name);
+  const layer = await createLayer(writeTar([{ name, type: 'file', content }]), { sink: memoryBlobSink });
+  return assembleImage({ ...testConfig, architecture, ...(variant === undefined ? {} : { variant }) }, [
+    layer,
+  ]);
 }

@@ -1,0 +1,191 @@
+import { assembleIndex, type ImageNode, type Index, imageAnnotations, imageFormat } from '@stevedore/image';
+import {
+  hostPlatform,
+  type Platform,
+  parsePlatform,
+  platformMatches,
+  selectManifest,
+} from '@stevedore/manifest';
+import {
+  readDir,
+  readDockerArchive,
+  readOciArchive,
+  readOciLayout,
+  readStatic,
+  writeDir,
+  writeDockerArchive,
+  writeOciArchive,
+  writeOciLayout,
+  writeStatic,
+} from '@stevedore/transport-oci';
+import { type Endpoint, parseEndpoint } from './endpoint.ts';
+import { CopyError } from './errors.ts';
+
+/** What a copy reads: an endpoint (string or object), or an image already in memory. */
+export type CopySource = string | Endpoint | ImageNode;
+/** Where a copy writes. */
+export type CopyDestination = string | Endpoint;
+
+/** Which platforms of an index a copy takes. Without any, the host's (as skopeo does). */
+export interface PlatformSelection {
+  /** The whole index, every platform. */
+  readonly all?: boolean;
+  /** A subset: the copy writes an index that lists only these. */
+  readonly platforms?: ReadonlyArray<string | Platform>;
+  /** One platform: the copy writes that image alone. */
+  readonly platform?: string | Platform;
+}
+
+/** Options for {@link copy}. */
+export interface CopyOptions extends PlatformSelection {
+  readonly signal?: AbortSignal;
+}
+
+/** What a copy wrote. */
+export interface CopyResult {
+  /** The digest of the manifest written at the destination. */
+  readonly digest: string;
+}
+
+/**
+ * Copies an image or index between any two transports. Digests are preserved wherever
+ * the destination holds the same bytes (all but `docker-archive:`, which stores layers
+ * uncompressed); blobs a destination already has are not written again; every blob is
+ * verified as it moves.
+ *
+ * @throws {CopyError} `ERR_ENDPOINT_INVALID`; `ManifestError` `ERR_NO_MATCH` when the
+ *   platform asked for is not in the index; the transports' errors.
+ * @example
+ * ```ts
+ * await copy('oci:./layout:v1', 'dir:./out');
+ * await copy('oci:./layout:multi', 'oci-archive:./all.tar:multi', { all: true });
+ * ```
+ */
+export async function copy(
+  source: CopySource,
+  destination: CopyDestination,
+  options: CopyOptions = {},
+): Promise<CopyResult> {
+  const signal = options.signal === undefined ? {} : { signal: options.signal };
+  const node = await selectPlatforms(await readSource(source, signal), options);
+  await writeEndpoint(toEndpoint(destination), node, signal);
+  return { digest: node.manifest.digest.toString() };
+}
+
+/**
+ * Reads the image, index or artifact an endpoint names (manifests and configs now,
+ * layers on demand).
+ * @throws {CopyError} `ERR_ENDPOINT_INVALID`; the transport's errors.
+ */
+export async function readSource(
+  source: CopySource,
+  options: { signal?: AbortSignal } = {},
+): Promise<ImageNode> {
+  if (typeof source === 'object' && 'kind' in source) return source;
+  const endpoint = toEndpoint(source);
+  const signal = options.signal === undefined ? {} : { signal: options.signal };
+  switch (endpoint.transport) {
+    case 'oci':
+      return readOciLayout(endpoint.path, {
+        ...signal,
+        ...(endpoint.tag === undefined ? {} : { tag: endpoint.tag }),
+      });
+    case 'oci-archive':
+      return readOciArchive(endpoint.path, {
+        ...signal,
+        ...(endpoint.tag === undefined ? {} : { tag: endpoint.tag }),
+      });
+    case 'docker-archive':
+      return readDockerArchive(endpoint.path, {
+        ...signal,
+        ...(endpoint.tag === undefined ? {} : { tag: endpoint.tag }),
+        ...(endpoint.index === undefined ? {} : { index: endpoint.index }),
+      });
+    case 'dir':
+      return readDir(endpoint.path, signal);
+    case 'static':
+      return readStatic(endpoint.path, {
+        name: endpoint.name,
+        ...signal,
+        ...(endpoint.tag === undefined ? {} : { tag: endpoint.tag }),
+      });
+  }
+}
+
+/**
+ * Writes an image, index or artifact to an endpoint.
+ * @throws {CopyError} `ERR_ENDPOINT_INVALID`; the transport's errors.
+ */
+export async function writeEndpoint(
+  destination: CopyDestination,
+  node: ImageNode,
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
+  const endpoint = toEndpoint(destination);
+  const signal = options.signal === undefined ? {} : { signal: options.signal };
+  const tag = 'tag' in endpoint && endpoint.tag !== undefined ? { tag: endpoint.tag } : {};
+  switch (endpoint.transport) {
+    case 'oci':
+      return writeOciLayout(endpoint.path, node, { ...signal, ...tag });
+    case 'oci-archive':
+      return writeOciArchive(endpoint.path, node, { ...signal, ...tag });
+    case 'docker-archive':
+      return writeDockerArchive(endpoint.path, node, { ...signal, ...tag });
+    case 'dir':
+      return writeDir(endpoint.path, node, signal);
+    case 'static':
+      return writeStatic(endpoint.path, node, { name: endpoint.name, ...signal, ...tag });
+  }
+}
+
+function toEndpoint(value: string | Endpoint): Endpoint {
+  if (typeof value === 'string') return parseEndpoint(value);
+  if (typeof value === 'object' && value !== null && typeof value.transport === 'string') return value;
+  throw new CopyError(
+    'ERR_ENDPOINT_INVALID',
+    'an endpoint must be a string such as "oci:./layout:v1" or an object',
+    {},
+  );
+}
+
+/**
+ * The part of an index a copy takes: all of it, a filtered index of some platforms, one
+ * platform's image, or by default the host's. Images and artifacts pass through.
+ * @throws {ManifestError} `ERR_NO_MATCH` naming the platforms the index has.
+ */
+export async function selectPlatforms(node: ImageNode, selection: PlatformSelection): Promise<ImageNode> {
+  if (node.kind !== 'index' || selection.all === true) return node;
+  if (selection.platforms !== undefined) return filterIndex(node, selection.platforms);
+  const descriptor = selectManifest(node.manifest, selection.platform ?? hostPlatform());
+  return node.children.find((child) => child.manifest.digest.toString() === descriptor.digest) ?? node;
+}
+
+async function filterIndex(index: Index, platforms: ReadonlyArray<string | Platform>): Promise<Index> {
+  const wanted = platforms.map((platform) =>
+    typeof platform === 'string' ? parsePlatform(platform) : platform,
+  );
+  const entries = index.manifest.json.manifests;
+  const keep = entries.flatMap((entry, position) =>
+    entry.platform !== undefined &&
+    wanted.some((platform) => platformMatches(platform, entry.platform as Platform))
+      ? [position]
+      : [],
+  );
+  // None of them: selectManifest fails with ERR_NO_MATCH naming what the index has.
+  if (keep.length === 0) for (const platform of wanted) selectManifest(index.manifest, platform);
+  const annotations = imageAnnotations(index);
+  return assembleIndex(
+    keep.map((position) => index.children[position] as ImageNode),
+    {
+      format: imageFormat(index),
+      ...(Object.keys(annotations).length === 0 ? {} : { annotations }),
+      entries: keep.map((position) => {
+        const entry = entries[position];
+        return {
+          ...(entry?.annotations === undefined ? {} : { annotations: entry.annotations }),
+          ...(entry?.platform === undefined ? {} : { platform: entry.platform }),
+        };
+      }),
+    },
+  );
+}

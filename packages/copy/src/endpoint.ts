@@ -1,0 +1,97 @@
+import { excerpt } from '@stevedore/errors';
+import { CopyError } from './errors.ts';
+
+/** Where an image is read or written: a transport and what names the image there. */
+export type Endpoint =
+  | { readonly transport: 'oci'; readonly path: string; readonly tag?: string }
+  | { readonly transport: 'oci-archive'; readonly path: string; readonly tag?: string }
+  | {
+      readonly transport: 'docker-archive';
+      readonly path: string;
+      readonly tag?: string;
+      readonly index?: number;
+    }
+  | { readonly transport: 'dir'; readonly path: string }
+  | { readonly transport: 'static'; readonly path: string; readonly name: string; readonly tag?: string };
+
+/** The transports an endpoint string may start with. */
+export const TRANSPORTS = ['oci', 'oci-archive', 'docker-archive', 'dir', 'static'] as const;
+
+const FORMS = [
+  'oci:PATH[:TAG]',
+  'oci-archive:PATH[:TAG]',
+  'docker-archive:PATH[:NAME:TAG|:@INDEX]',
+  'dir:PATH',
+  'static:PATH:NAME[:TAG]',
+].join(', ');
+
+function invalid(text: string, reason: string): CopyError {
+  return new CopyError(
+    'ERR_ENDPOINT_INVALID',
+    `invalid endpoint ${excerpt(text)}: ${reason}; accepted forms: ${FORMS}`,
+    {
+      endpoint: text,
+    },
+  );
+}
+
+/**
+ * Parses a transport-prefixed endpoint as skopeo writes them: `oci:./layout:v1`,
+ * `oci-archive:img.tar:v1`, `docker-archive:img.tar:app:v1` or `docker-archive:img.tar:@0`,
+ * `dir:./dir`, `static:./site:team/app:v1`. The path ends at the first `:` after it, as in
+ * skopeo. (`docker://` comes with the registry transport.)
+ *
+ * @throws {CopyError} `ERR_ENDPOINT_INVALID` naming the accepted forms.
+ */
+export function parseEndpoint(text: string): Endpoint {
+  if (typeof text !== 'string') throw new TypeError(`parseEndpoint: expected a string, got ${typeof text}`);
+  const colon = text.indexOf(':');
+  if (colon < 0) throw invalid(text, 'no transport prefix');
+  const transport = text.slice(0, colon);
+  const rest = text.slice(colon + 1);
+  const split = rest.indexOf(':');
+  const path = split < 0 ? rest : rest.slice(0, split);
+  const reference = split < 0 ? undefined : rest.slice(split + 1);
+  if (path === '') throw invalid(text, 'no path');
+  const tag = reference === undefined || reference === '' ? {} : { tag: reference };
+  switch (transport) {
+    case 'oci':
+    case 'oci-archive':
+      return { transport, path, ...tag };
+    case 'docker-archive':
+      if (reference?.startsWith('@')) {
+        const index = Number(reference.slice(1));
+        if (!Number.isSafeInteger(index) || index < 0)
+          throw invalid(text, '@INDEX must be a non-negative integer');
+        return { transport, path, index };
+      }
+      return { transport, path, ...tag };
+    case 'dir':
+      if (reference !== undefined) throw invalid(text, 'dir: takes a path only');
+      return { transport, path };
+    case 'static': {
+      if (reference === undefined || reference === '') throw invalid(text, 'static: needs a repository name');
+      const [name = '', staticTag] = reference.split(':');
+      return { transport, path, name, ...(staticTag === undefined ? {} : { tag: staticTag }) };
+    }
+    case 'docker':
+      throw invalid(text, 'registries (docker://) are not supported yet');
+    default:
+      throw invalid(text, `unknown transport ${excerpt(transport)}`);
+  }
+}
+
+/** Formats an endpoint as the string {@link parseEndpoint} reads. */
+export function formatEndpoint(endpoint: Endpoint): string {
+  switch (endpoint.transport) {
+    case 'dir':
+      return `dir:${endpoint.path}`;
+    case 'static':
+      return `static:${endpoint.path}:${endpoint.name}${endpoint.tag === undefined ? '' : `:${endpoint.tag}`}`;
+    case 'docker-archive':
+      if (endpoint.index !== undefined) return `docker-archive:${endpoint.path}:@${endpoint.index}`;
+      return `docker-archive:${endpoint.path}${endpoint.tag === undefined ? '' : `:${endpoint.tag}`}`;
+    default:
+      return `${endpoint.transport}:${endpoint.path}${endpoint.tag === undefined ? '' : `:${endpoint.tag}`}`;
+  }
+}

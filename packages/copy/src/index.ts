@@ -1,0 +1,13 @@
+export {
+  type CopyDestination,
+  type CopyOptions,
+  type CopyResult,
+  type CopySource,
+  copy,
+  type PlatformSelection,
+  readSource,
+  selectPlatforms,
+  writeEndpoint,
+} from './copy.ts';
+export { type Endpoint, formatEndpoint, parseEndpoint, TRANSPORTS } from './endpoint.ts';
+export { CopyError, type CopyErrorCode } from './errors.ts';
