@@ -11,3 +11,5 @@ export {
 } from './copy.ts';
 export { type Endpoint, formatEndpoint, parseEndpoint, TRANSPORTS } from './endpoint.ts';
 export { CopyError, type CopyErrorCode } from './errors.ts';
+export { type Inspection, type InspectOptions, inspect } from './inspect.ts';
+export { type SyncJob, type SyncOptions, type SyncResult, sync } from './sync.ts';
