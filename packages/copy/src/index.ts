@@ -12,4 +12,5 @@ export {
 export { type Endpoint, formatEndpoint, parseEndpoint, TRANSPORTS } from './endpoint.ts';
 export { CopyError, type CopyErrorCode } from './errors.ts';
 export { type Inspection, type InspectOptions, inspect } from './inspect.ts';
+export { listTags } from './list-tags.ts';
 export { type SyncJob, type SyncOptions, type SyncResult, sync } from './sync.ts';

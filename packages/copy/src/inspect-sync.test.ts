@@ -5,7 +5,7 @@ import { assembleIndex } from '@stevedore/image';
 import { MediaTypes } from '@stevedore/manifest';
 import { smallImage } from '@stevedore-internal/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copy, inspect, sync } from './index.ts';
+import { copy, inspect, listTags, sync } from './index.ts';
 
 let root: string;
 beforeEach(async () => {
@@ -63,5 +63,25 @@ describe('sync', () => {
         signal: controller.signal,
       }),
     ).rejects.toThrow('stop');
+  });
+});
+
+describe('listTags', () => {
+  it('lists the tags of every transport that has them', async () => {
+    const image = await smallImage('app');
+    for (const tag of ['v2', 'v1']) {
+      await copy(image, `oci:${join(root, 'layout')}:${tag}`);
+      await copy(image, `static:${join(root, 'site')}:team/app:${tag}`);
+    }
+    await copy(image, `oci-archive:${join(root, 'a.tar')}:only`);
+    await copy(image, `docker-archive:${join(root, 'd.tar')}:app:v9`);
+    expect(await listTags(`oci:${join(root, 'layout')}`)).toEqual(['v2', 'v1']);
+    expect(await listTags(`static:${join(root, 'site')}:team/app`)).toEqual(['v1', 'v2']);
+    expect(await listTags(`oci-archive:${join(root, 'a.tar')}`)).toEqual(['only']);
+    expect(await listTags(`docker-archive:${join(root, 'd.tar')}`)).toEqual(['app:v9']);
+    await expect(listTags(`dir:${join(root, 'x')}`)).rejects.toMatchObject({ code: 'ERR_ENDPOINT_INVALID' });
+    await expect(listTags(`static:${join(root, 'site')}:other`)).rejects.toMatchObject({
+      code: 'ERR_TAG_NOT_FOUND',
+    });
   });
 });

@@ -181,6 +181,15 @@ export async function readDockerArchive(
   });
 }
 
+/**
+ * The RepoTags of every image in a `docker save` tar, in order.
+ * @throws {TransportError} `ERR_LAYOUT_INVALID`.
+ */
+export async function listDockerArchiveTags(path: string): Promise<string[]> {
+  const entries = await readManifest(await indexTarFile(path, 'docker-archive'));
+  return entries.flatMap((entry) => entry.RepoTags ?? []);
+}
+
 async function readManifest(tar: TarFile): Promise<ArchiveEntry[]> {
   const bytes = await tar.read('manifest.json');
   if (bytes === undefined) throw missing(tar.path, 'manifest.json');

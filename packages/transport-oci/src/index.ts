@@ -1,12 +1,18 @@
 export { type DirOptions, dirBlobSource, openDirDestination, readDir, writeDir } from './dir.ts';
 export {
+  listDockerArchiveTags,
   type ReadDockerArchiveOptions,
   readDockerArchive,
   type WriteDockerArchiveOptions,
   writeDockerArchive,
 } from './docker-archive.ts';
 export { TransportError, type TransportErrorCode, type TransportErrorDetails } from './errors.ts';
-export { openOciArchiveDestination, readOciArchive, writeOciArchive } from './oci-archive.ts';
+export {
+  listOciArchiveTags,
+  openOciArchiveDestination,
+  readOciArchive,
+  writeOciArchive,
+} from './oci-archive.ts';
 export {
   blobPath,
   checkRefName,
@@ -21,12 +27,14 @@ export {
   openOciLayoutDestination,
 } from './oci-layout-destination.ts';
 export {
+  listOciLayoutTags,
   type ReadOciLayoutOptions,
   readOciLayout,
   type WriteOciLayoutOptions,
   writeOciLayout,
 } from './oci-layout-io.ts';
 export {
+  listStaticTags,
   openStaticDestination,
   readStatic,
   STATIC_CONTENT_TYPES,

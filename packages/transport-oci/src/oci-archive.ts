@@ -9,8 +9,19 @@ import { type TarEntryInput, writeTar } from '@stevedore/archive';
 import { computeDigest, DigestError, parseDigest, verifyStream } from '@stevedore/digest';
 import { type ImageDestination, type ImageNode, writeImageNode } from '@stevedore/image';
 import { type Descriptor, type ImageIndex, MediaTypes, serializeManifest } from '@stevedore/manifest';
-import { checkRefName, type LayoutFiles, OCI_LAYOUT_VERSION, REF_NAME_ANNOTATION } from './oci-layout.ts';
-import { type ReadOciLayoutOptions, readLayoutNode, type WriteOciLayoutOptions } from './oci-layout-io.ts';
+import {
+  checkRefName,
+  type LayoutFiles,
+  OCI_LAYOUT_VERSION,
+  REF_NAME_ANNOTATION,
+  readIndexOf,
+} from './oci-layout.ts';
+import {
+  type ReadOciLayoutOptions,
+  readLayoutNode,
+  tagsOf,
+  type WriteOciLayoutOptions,
+} from './oci-layout-io.ts';
 import { indexTarFile } from './tar-file.ts';
 
 /**
@@ -23,6 +34,14 @@ import { indexTarFile } from './tar-file.ts';
  */
 export async function readOciArchive(path: string, options: ReadOciLayoutOptions = {}): Promise<ImageNode> {
   return readLayoutNode(await archiveLayoutFiles(path, options.signal), options);
+}
+
+/**
+ * The tags of an `oci-archive:`'s `index.json` entries, in order.
+ * @throws {TransportError} `ERR_LAYOUT_INVALID`.
+ */
+export async function listOciArchiveTags(path: string): Promise<string[]> {
+  return tagsOf(await readIndexOf(await archiveLayoutFiles(path, undefined)));
 }
 
 async function archiveLayoutFiles(path: string, signal: AbortSignal | undefined): Promise<LayoutFiles> {

@@ -63,7 +63,7 @@ export async function readOciLayout(path: string, options: ReadOciLayoutOptions 
 export async function readLayoutNode(files: LayoutFiles, options: ReadOciLayoutOptions): Promise<ImageNode> {
   const index = await readIndexOf(files);
   const { blobs } = files;
-  const tags = index.manifests.flatMap((entry) => entry.annotations?.[REF_NAME_ANNOTATION] ?? []);
+  const tags = tagsOf(index);
   const descriptor = selectEntry(files.name, index.manifests, tags, options);
   const signal = options.signal === undefined ? {} : { signal: options.signal };
   const bytes = await readBlobBytes(blobs, descriptor, { ...signal, limit: 4 * 1024 * 1024 });
@@ -102,4 +102,17 @@ function selectEntry(
     `${path} has ${matching.length} images${reference === undefined ? '' : ` for ${reference}`}; name one by tag or digest (tags: ${tags.join(', ') || 'none'})`,
     { path, available: tags, ...(reference === undefined ? {} : { reference }) },
   );
+}
+
+/**
+ * The tags of a layout's `index.json` entries, in order.
+ * @throws {TransportError} `ERR_LAYOUT_INVALID`.
+ */
+export async function listOciLayoutTags(path: string): Promise<string[]> {
+  return tagsOf(await readIndexOf(directoryLayoutFiles(path)));
+}
+
+/** @internal */
+export function tagsOf(index: { readonly manifests: readonly Descriptor[] }): string[] {
+  return index.manifests.flatMap((entry) => entry.annotations?.[REF_NAME_ANNOTATION] ?? []);
 }

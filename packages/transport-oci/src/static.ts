@@ -199,3 +199,20 @@ export async function readStatic(root: string, options: StaticOptions): Promise<
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
 }
+
+/**
+ * The tags of a repository in a static registry tree (its `tags/list`), sorted.
+ * @throws {TransportError} `ERR_TAG_INVALID` for a bad name; `ERR_TAG_NOT_FOUND` when the
+ *   tree has no such repository.
+ */
+export async function listStaticTags(root: string, name: string): Promise<string[]> {
+  const path = join(root, 'v2', ...checkName(name).split('/'), 'tags', 'list');
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined) {
+    throw new TransportError('ERR_TAG_NOT_FOUND', `${root} has no repository ${name}`, {
+      path: root,
+      reference: name,
+    });
+  }
+  return ((JSON.parse(text) as { tags?: string[] }).tags ?? []).slice().sort();
+}

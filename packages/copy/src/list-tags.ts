@@ -1,0 +1,42 @@
+import {
+  listDockerArchiveTags,
+  listOciArchiveTags,
+  listOciLayoutTags,
+  listStaticTags,
+} from '@stevedore/transport-oci';
+import type { Endpoint } from './endpoint.ts';
+import { parseEndpoint } from './endpoint.ts';
+import { CopyError } from './errors.ts';
+
+/**
+ * The tags an endpoint's store holds: a layout's or archive's `index.json` names, a
+ * docker-archive's RepoTags, a static repository's `tags/list`. A tag in the endpoint is
+ * ignored. `dir:` holds one untagged image.
+ *
+ * @throws {CopyError} `ERR_ENDPOINT_INVALID`, also for `dir:`; the transports' errors.
+ * @example
+ * ```ts
+ * await listTags('oci:./layout'); // ['latest', 'v1']
+ * ```
+ */
+export async function listTags(endpoint: string | Endpoint): Promise<string[]> {
+  const parsed = typeof endpoint === 'string' ? parseEndpoint(endpoint) : endpoint;
+  switch (parsed.transport) {
+    case 'oci':
+      return listOciLayoutTags(parsed.path);
+    case 'oci-archive':
+      return listOciArchiveTags(parsed.path);
+    case 'docker-archive':
+      return listDockerArchiveTags(parsed.path);
+    case 'static':
+      return listStaticTags(parsed.path, parsed.name);
+    case 'dir':
+      throw new CopyError(
+        'ERR_ENDPOINT_INVALID',
+        `dir: holds one untagged image; there are no tags to list`,
+        {
+          endpoint: `dir:${parsed.path}`,
+        },
+      );
+  }
+}
