@@ -9,6 +9,7 @@ export {
   selectPlatforms,
   writeEndpoint,
 } from './copy.ts';
+export { deleteImage } from './delete-image.ts';
 export { type Endpoint, formatEndpoint, parseEndpoint, TRANSPORTS } from './endpoint.ts';
 export { CopyError, type CopyErrorCode } from './errors.ts';
 export { type Inspection, type InspectOptions, inspect } from './inspect.ts';

@@ -5,7 +5,7 @@ import { assembleIndex } from '@stevedore/image';
 import { MediaTypes } from '@stevedore/manifest';
 import { smallImage } from '@stevedore-internal/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copy, inspect, listTags, sync } from './index.ts';
+import { copy, deleteImage, inspect, listTags, sync } from './index.ts';
 
 let root: string;
 beforeEach(async () => {
@@ -82,6 +82,29 @@ describe('listTags', () => {
     await expect(listTags(`dir:${join(root, 'x')}`)).rejects.toMatchObject({ code: 'ERR_ENDPOINT_INVALID' });
     await expect(listTags(`static:${join(root, 'site')}:other`)).rejects.toMatchObject({
       code: 'ERR_TAG_NOT_FOUND',
+    });
+  });
+});
+
+describe('deleteImage', () => {
+  it('removes a tag or a digest from a layout, and refuses other transports', async () => {
+    const image = await smallImage('app');
+    const other = await smallImage('other');
+    const layout = join(root, 'layout');
+    await copy(image, `oci:${layout}:a`);
+    await copy(image, `oci:${layout}:b`);
+    await copy(other, `oci:${layout}:c`);
+    await deleteImage(`oci:${layout}:a`);
+    expect(await listTags(`oci:${layout}`)).toEqual(['b', 'c']);
+    await deleteImage(`oci:${layout}`, { digest: image.manifest.digest.toString() });
+    expect(await listTags(`oci:${layout}`)).toEqual(['c']);
+    await expect(deleteImage(`oci:${layout}:zzz`)).rejects.toMatchObject({
+      code: 'ERR_TAG_NOT_FOUND',
+      available: ['c'],
+    });
+    await expect(deleteImage(`oci:${layout}`)).rejects.toMatchObject({ code: 'ERR_ENDPOINT_INVALID' });
+    await expect(deleteImage(`dir:${join(root, 'd')}`)).rejects.toMatchObject({
+      code: 'ERR_ENDPOINT_INVALID',
     });
   });
 });

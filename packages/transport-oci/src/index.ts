@@ -27,6 +27,7 @@ export {
   openOciLayoutDestination,
 } from './oci-layout-destination.ts';
 export {
+  deleteFromOciLayout,
   listOciLayoutTags,
   type ReadOciLayoutOptions,
   readOciLayout,

@@ -1,7 +1,14 @@
+import { join } from 'node:path';
 import { type ImageNode, loadImageNode, readBlobBytes, writeImageNode } from '@stevedore/image';
-import { type Descriptor, parseManifest } from '@stevedore/manifest';
+import { type Descriptor, parseManifest, serializeManifest } from '@stevedore/manifest';
 import { TransportError } from './errors.ts';
-import { directoryLayoutFiles, type LayoutFiles, REF_NAME_ANNOTATION, readIndexOf } from './oci-layout.ts';
+import {
+  directoryLayoutFiles,
+  type LayoutFiles,
+  REF_NAME_ANNOTATION,
+  readIndexOf,
+  writeFileAtomic,
+} from './oci-layout.ts';
 import { openOciLayoutDestination } from './oci-layout-destination.ts';
 
 /** Options for {@link writeOciLayout}. */
@@ -115,4 +122,36 @@ export async function listOciLayoutTags(path: string): Promise<string[]> {
 /** @internal */
 export function tagsOf(index: { readonly manifests: readonly Descriptor[] }): string[] {
   return index.manifests.flatMap((entry) => entry.annotations?.[REF_NAME_ANNOTATION] ?? []);
+}
+
+/**
+ * Removes a tag (or every entry for a digest) from a layout's `index.json`, replaced
+ * atomically. Blobs stay: other entries may share them (garbage collection is separate).
+ * @throws {TransportError} `ERR_TAG_NOT_FOUND` when nothing matches; `ERR_LAYOUT_INVALID`.
+ */
+export async function deleteFromOciLayout(
+  path: string,
+  reference: { tag?: string; digest?: string },
+): Promise<void> {
+  const index = await readIndexOf(directoryLayoutFiles(path));
+  const keep = index.manifests.filter(
+    (entry) =>
+      !(
+        (reference.tag !== undefined && entry.annotations?.[REF_NAME_ANNOTATION] === reference.tag) ||
+        (reference.digest !== undefined && entry.digest === reference.digest)
+      ),
+  );
+  if (keep.length === index.manifests.length) {
+    const named = reference.tag ?? reference.digest ?? '';
+    throw new TransportError(
+      'ERR_TAG_NOT_FOUND',
+      `${path} has no image ${named} (tags: ${tagsOf(index).join(', ') || 'none'})`,
+      {
+        path,
+        reference: named,
+        available: tagsOf(index),
+      },
+    );
+  }
+  await writeFileAtomic(join(path, 'index.json'), serializeManifest({ ...index, manifests: keep }), path);
 }

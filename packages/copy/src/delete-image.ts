@@ -1,0 +1,33 @@
+import { deleteFromOciLayout } from '@stevedore/transport-oci';
+import { type Endpoint, formatEndpoint, parseEndpoint } from './endpoint.ts';
+import { CopyError } from './errors.ts';
+
+/**
+ * Deletes an image from an `oci:` layout's `index.json`: `oci:PATH:TAG` removes the tag;
+ * `{ digest }` removes every entry for that manifest. Blobs stay until garbage collection.
+ *
+ * @throws {CopyError} `ERR_ENDPOINT_INVALID` for other transports (archives and `dir:` are
+ *   rewritten by copying, not edited); `ERR_TAG_NOT_FOUND` when nothing matches.
+ */
+export async function deleteImage(
+  endpoint: string | Endpoint,
+  options: { digest?: string } = {},
+): Promise<void> {
+  const parsed = typeof endpoint === 'string' ? parseEndpoint(endpoint) : endpoint;
+  if (parsed.transport !== 'oci') {
+    throw new CopyError(
+      'ERR_ENDPOINT_INVALID',
+      `cannot delete from ${formatEndpoint(parsed)}: only oci: layouts are edited in place`,
+      { endpoint: formatEndpoint(parsed) },
+    );
+  }
+  if (parsed.tag === undefined && options.digest === undefined) {
+    throw new CopyError('ERR_ENDPOINT_INVALID', `name the image to delete: oci:PATH:TAG, or a digest`, {
+      endpoint: formatEndpoint(parsed),
+    });
+  }
+  await deleteFromOciLayout(parsed.path, {
+    ...(parsed.tag === undefined ? {} : { tag: parsed.tag }),
+    ...(options.digest === undefined ? {} : { digest: options.digest }),
+  });
+}
