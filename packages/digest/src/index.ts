@@ -14,4 +14,9 @@ export {
   type DigestErrorDetails,
 } from './errors.ts';
 export { type ComputeDigestOptions, computeDigest, createHasher, type Hasher } from './hasher.ts';
-export { type ExpectedContent, type VerifyStreamOptions, verifyStream } from './verify-stream.ts';
+export {
+  type ExpectedContent,
+  type VerifyStreamOptions,
+  verifyBytes,
+  verifyStream,
+} from './verify-stream.ts';

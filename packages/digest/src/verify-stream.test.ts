@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeDigest, type DigestError, verifyStream } from './index.ts';
+import { computeDigest, type DigestError, verifyBytes, verifyStream } from './index.ts';
 
 const encoder = new TextEncoder();
 const content = encoder.encode('hello, verified world');
@@ -121,5 +121,20 @@ describe('verifyStream', () => {
   it('verifies sha512 digests', async () => {
     const digest = await computeDigest(content, 'sha512');
     expect(await collect(verifyStream(content, { digest, size: content.length }))).toHaveLength(1);
+  });
+});
+
+describe('verifyBytes', () => {
+  it('accepts bytes that are what they say and refuses others', async () => {
+    const digest = await computeDigest(content);
+    await verifyBytes(content, { digest, size: content.length });
+    await expect(
+      verifyBytes(content.subarray(1), { digest, size: content.length - 1 }),
+    ).rejects.toMatchObject({
+      code: 'ERR_DIGEST_MISMATCH',
+    });
+    await expect(verifyBytes(content, { digest, size: 3 })).rejects.toMatchObject({
+      code: 'ERR_SIZE_MISMATCH',
+    });
   });
 });

@@ -68,3 +68,13 @@ export async function* verifyStream(
     });
   }
 }
+
+/**
+ * Checks bytes held whole (a manifest, a config) against a digest and size.
+ * @throws {DigestError} as {@link verifyStream}.
+ */
+export async function verifyBytes(bytes: Uint8Array, expected: ExpectedContent): Promise<void> {
+  for await (const _chunk of verifyStream(bytes, expected)) {
+    // verifyStream checks as the bytes pass; there is nothing else to do with them here.
+  }
+}

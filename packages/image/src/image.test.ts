@@ -246,6 +246,16 @@ describe('writeImageNode and loadImageNode', () => {
     ]);
   });
 
+  it('fails with ERR_BLOB_NOT_FOUND when a layer is nowhere to be read', async () => {
+    const layer = await fakeLayer('gone');
+    const image = await assembleImage(baseConfig, [{ ...layer, blobs: memoryBlobSource({}) }]);
+    const { destination } = memoryDestination();
+    await expect(writeImageNode(image, destination)).rejects.toMatchObject({
+      code: 'ERR_BLOB_NOT_FOUND',
+      digest: layer.descriptor.digest,
+    });
+  });
+
   it('loads an artifact without interpreting its config', async () => {
     const empty = encoder.encode('{}');
     const emptyDigest = (await computeDigest(empty)).toString();

@@ -1,7 +1,7 @@
 import { isNondistributable, manifestDescriptor } from '@stevedore/manifest';
 import { imageBlobs } from './accessors.ts';
+import { blobNotFound } from './errors.ts';
 import type { ImageNode } from './image.ts';
-import { openVerifiedBlob } from './read-blob.ts';
 import type { ImageDestination, TransportOptions } from './transport.ts';
 
 /** Options for {@link writeImageNode}. */
@@ -14,7 +14,7 @@ export interface WriteImageNodeOptions extends TransportOptions {
 
 /**
  * Writes an image, index or artifact to a destination: every blob the destination lacks
- * (verified as it streams), the manifests children first, then the tag, then `commit`.
+ * (which the destination verifies as it stores it), the manifests children first, then the tag, then `commit`.
  * Manifests move as their exact bytes, so digests are preserved.
  */
 export async function writeImageNode(
@@ -32,7 +32,11 @@ export async function writeImageNode(
         if (written.has(blob.digest)) continue;
         if (isNondistributable(blob.mediaType) && options.includeNondistributable !== true) continue;
         if (!(await destination.hasBlob(blob, options))) {
-          await destination.putBlob(blob, await openVerifiedBlob(current.blobs, blob, options), options);
+          // The destination verifies what it stores (ImageDestination's contract): hashing
+          // here as well would read every byte's digest twice.
+          const content = await current.blobs.openBlob(blob, options);
+          if (content === undefined) throw blobNotFound(blob.digest, `the blob source of ${digest}`);
+          await destination.putBlob(blob, content, options);
         }
         written.add(blob.digest);
       }

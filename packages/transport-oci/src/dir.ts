@@ -1,9 +1,9 @@
 // The containers/image directory format (`dir:`), as skopeo reads and writes it: a
 // `version` file, the top manifest as `manifest.json`, the manifests an index lists as
 // `<hex>.manifest.json`, and every blob as `<hex>` (sha256) or `<algorithm>-<hex>`.
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { computeDigest, DigestError, parseDigest, verifyStream } from '@stevedore/digest';
+import { parseDigest, verifyBytes, verifyStream } from '@stevedore/digest';
 import { excerpt } from '@stevedore/errors';
 import {
   type BlobSource,
@@ -12,8 +12,8 @@ import {
   loadImageNode,
   writeImageNode,
 } from '@stevedore/image';
-import { readFileChunks } from '@stevedore/image/node';
 import { type Descriptor, parseManifest } from '@stevedore/manifest';
+import { blobFiles, hasBlobFile } from './blob-files.ts';
 import { TransportError } from './errors.ts';
 import { writeFileAtomic } from './oci-layout.ts';
 
@@ -26,14 +26,8 @@ function blobName(digest: string): string {
 
 /** A blob source over a `dir:` directory: blobs by `<hex>`, manifests by `<hex>.manifest.json`. */
 export function dirBlobSource(root: string, kind: 'blobs' | 'manifests' = 'blobs'): BlobSource {
-  return {
-    async openBlob(descriptor, options = {}) {
-      const name = blobName(descriptor.digest) + (kind === 'manifests' ? '.manifest.json' : '');
-      const path = join(root, name);
-      const found = await stat(path).catch(() => undefined);
-      return found?.isFile() ? readFileChunks(path, options) : undefined;
-    },
-  };
+  const suffix = kind === 'manifests' ? '.manifest.json' : '';
+  return blobFiles((descriptor) => join(root, blobName(descriptor.digest) + suffix));
 }
 
 /**
@@ -59,10 +53,8 @@ export async function openDirDestination(root: string): Promise<ImageDestination
   await writeFileAtomic(join(root, 'version'), new TextEncoder().encode(VERSION), root);
   const manifests: Array<{ descriptor: Descriptor; bytes: Uint8Array }> = [];
 
-  const hasBlob = async (descriptor: Descriptor) => {
-    const found = await stat(join(root, blobName(descriptor.digest))).catch(() => undefined);
-    return found?.isFile() === true && found.size === descriptor.size;
-  };
+  const hasBlob = (descriptor: Descriptor) =>
+    hasBlobFile(join(root, blobName(descriptor.digest)), descriptor);
   return {
     hasBlob,
     async putBlob(descriptor, content) {
@@ -71,17 +63,7 @@ export async function openDirDestination(root: string): Promise<ImageDestination
       await writeFileAtomic(join(root, blobName(descriptor.digest)), verified, root);
     },
     async putManifest(descriptor, manifest) {
-      const actual = (await computeDigest(manifest.bytes)).toString();
-      if (actual !== descriptor.digest) {
-        throw new DigestError(
-          'ERR_DIGEST_MISMATCH',
-          `manifest bytes hash to ${actual}; expected ${descriptor.digest}`,
-          {
-            expected: descriptor.digest,
-            actual,
-          },
-        );
-      }
+      await verifyBytes(manifest.bytes, descriptor);
       manifests.push({ descriptor, bytes: manifest.bytes });
     },
     async commit() {

@@ -1,11 +1,5 @@
-// `docker-archive:`: the `docker save` / `docker load` tar. `manifest.json` lists, per
-// image, its config file, its RepoTags and its layer tars, uncompressed (the classic
-// `<id>/layer.tar` names, or `blobs/sha256/<hex>` in archives that embed an OCI layout).
-// Layers are stored uncompressed, so writing one decompresses each layer and reading one
-// gives uncompressed layers: the layer digests (not the diff_ids) differ from a registry's.
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { decompress, detectCompression, type TarEntryInput, writeTar } from '@stevedore/archive';
 import { collectBytes, createHasher, DigestError, parseDigest, verifyStream } from '@stevedore/digest';
 import { excerpt } from '@stevedore/errors';
@@ -19,6 +13,7 @@ import {
 } from '@stevedore/image';
 import { MediaTypes, parseImageConfig } from '@stevedore/manifest';
 import { TransportError } from './errors.ts';
+import { writeFileAtomic } from './oci-layout.ts';
 import { indexTarFile, normalizeName, type TarFile } from './tar-file.ts';
 
 /** One image in a docker-archive's `manifest.json`. */
@@ -99,18 +94,7 @@ export async function writeDockerArchive(
     };
   }
   await mkdir(dirname(path), { recursive: true });
-  const temporary = join(dirname(path), `.tmp-${randomUUID()}.tar`);
-  const handle = await open(temporary, 'wx');
-  try {
-    for await (const chunk of writeTar(entries(), signal)) await handle.write(chunk);
-    await handle.sync();
-    await handle.close();
-    await rename(temporary, path);
-  } catch (error) {
-    await handle.close().catch(() => {});
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(path, writeTar(entries(), signal), dirname(path));
 }
 
 async function uncompressedSize(

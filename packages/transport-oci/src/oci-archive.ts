@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type TarEntryInput, writeTar } from '@stevedore/archive';
-import { computeDigest, DigestError, parseDigest, verifyStream } from '@stevedore/digest';
+import { parseDigest, verifyBytes, verifyStream } from '@stevedore/digest';
 import { type ImageDestination, type ImageNode, writeImageNode } from '@stevedore/image';
 import { type Descriptor, type ImageIndex, MediaTypes, serializeManifest } from '@stevedore/manifest';
 import {
@@ -126,17 +126,7 @@ export async function openOciArchiveDestination(path: string): Promise<ImageDest
     },
     async putManifest(descriptor, manifest, options = {}) {
       const tag = options.tag === undefined ? undefined : checkRefName(options.tag);
-      const actual = (await computeDigest(manifest.bytes)).toString();
-      if (actual !== descriptor.digest) {
-        throw new DigestError(
-          'ERR_DIGEST_MISMATCH',
-          `manifest bytes hash to ${actual}; expected ${descriptor.digest}`,
-          {
-            expected: descriptor.digest,
-            actual,
-          },
-        );
-      }
+      await verifyBytes(manifest.bytes, descriptor);
       if (!written.has(descriptor.digest)) await addBlob(descriptor, manifest.bytes);
       last = {
         descriptor: { mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size },

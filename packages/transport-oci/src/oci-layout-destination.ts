@@ -1,9 +1,10 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { computeDigest, DigestError, verifyStream } from '@stevedore/digest';
+import { verifyBytes, verifyStream } from '@stevedore/digest';
 import type { BlobSink, ImageDestination } from '@stevedore/image';
 import { createFileBlobWriter } from '@stevedore/image/node';
 import { type Descriptor, type ImageIndex, MediaTypes, serializeManifest } from '@stevedore/manifest';
+import { hasBlobFile } from './blob-files.ts';
 import {
   blobPath,
   checkRefName,
@@ -68,10 +69,7 @@ export async function openOciLayoutDestination(root: string): Promise<ImageDesti
 
   let last: { descriptor: Descriptor; tag: string | undefined } | undefined;
 
-  const hasBlob = async (descriptor: Descriptor) => {
-    const found = await stat(blobPath(root, descriptor.digest)).catch(() => undefined);
-    return found?.isFile() === true && found.size === descriptor.size;
-  };
+  const hasBlob = (descriptor: Descriptor) => hasBlobFile(blobPath(root, descriptor.digest), descriptor);
 
   const storeBlob = async (descriptor: Descriptor, content: Uint8Array | AsyncIterable<Uint8Array>) => {
     const path = blobPath(root, descriptor.digest);
@@ -91,17 +89,7 @@ export async function openOciLayoutDestination(root: string): Promise<ImageDesti
     },
     async putManifest(descriptor, manifest, options = {}) {
       const tag = options.tag === undefined ? undefined : checkRefName(options.tag);
-      const digest = (await computeDigest(manifest.bytes)).toString();
-      if (digest !== descriptor.digest) {
-        throw new DigestError(
-          'ERR_DIGEST_MISMATCH',
-          `manifest bytes hash to ${digest}; expected ${descriptor.digest}`,
-          {
-            expected: descriptor.digest,
-            actual: digest,
-          },
-        );
-      }
+      await verifyBytes(manifest.bytes, descriptor);
       if (!(await hasBlob(descriptor))) await storeBlob(descriptor, manifest.bytes);
       last = {
         descriptor: { mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size },

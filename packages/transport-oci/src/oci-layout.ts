@@ -1,13 +1,13 @@
 // The OCI image layout (image-spec, image-layout.md): an `oci-layout` marker, an
 // `index.json` of entry points, and `blobs/<algorithm>/<encoded>`.
 import { randomUUID } from 'node:crypto';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDigest } from '@stevedore/digest';
 import { excerpt } from '@stevedore/errors';
 import type { BlobSource } from '@stevedore/image';
-import { readFileChunks } from '@stevedore/image/node';
 import { type ImageIndex, MediaTypes, parseManifest } from '@stevedore/manifest';
+import { blobFiles } from './blob-files.ts';
 import { TransportError } from './errors.ts';
 
 /** The annotation that names an entry of `index.json` (a tag). */
@@ -45,13 +45,7 @@ export function blobPath(root: string, digest: string): string {
 
 /** A blob source over a layout's `blobs/` directory. */
 export function layoutBlobSource(root: string): BlobSource {
-  return {
-    async openBlob(descriptor, options = {}) {
-      const path = blobPath(root, descriptor.digest);
-      const found = await stat(path).catch(() => undefined);
-      return found?.isFile() ? readFileChunks(path, options) : undefined;
-    },
-  };
+  return blobFiles((descriptor) => blobPath(root, descriptor.digest));
 }
 
 /**

@@ -3,19 +3,13 @@
 // <digest>` blobs, `v2/<name>/tags/list` the tags; `static-content-types.json` maps each
 // file to the Content-Type a registry sends (object stores take it per object), and
 // `static-nginx.conf` does the same for nginx. Files are written verified and renamed.
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { computeDigest, DigestError, verifyStream } from '@stevedore/digest';
+import { verifyBytes, verifyStream } from '@stevedore/digest';
 import { excerpt } from '@stevedore/errors';
-import {
-  type BlobSource,
-  type ImageDestination,
-  type ImageNode,
-  loadImageNode,
-  writeImageNode,
-} from '@stevedore/image';
-import { readFileChunks } from '@stevedore/image/node';
+import { type ImageDestination, type ImageNode, loadImageNode, writeImageNode } from '@stevedore/image';
 import { type Descriptor, parseManifest } from '@stevedore/manifest';
+import { blobFiles, hasBlobFile } from './blob-files.ts';
 import { TransportError } from './errors.ts';
 import { checkRefName, writeFileAtomic } from './oci-layout.ts';
 
@@ -86,10 +80,7 @@ export async function openStaticDestination(root: string, repository: string): P
   let topBytes: Uint8Array | undefined;
 
   const blobFile = (digest: string) => join(base, 'blobs', digest);
-  const hasBlob = async (descriptor: Descriptor) => {
-    const found = await stat(blobFile(descriptor.digest)).catch(() => undefined);
-    return found?.isFile() === true && found.size === descriptor.size;
-  };
+  const hasBlob = (descriptor: Descriptor) => hasBlobFile(blobFile(descriptor.digest), descriptor);
   const write = async (path: string, content: Uint8Array | AsyncIterable<Uint8Array>) => {
     await mkdir(dirname(path), { recursive: true });
     await writeFileAtomic(path, content, root);
@@ -105,17 +96,7 @@ export async function openStaticDestination(root: string, repository: string): P
       );
     },
     async putManifest(descriptor, manifest, options = {}) {
-      const actual = (await computeDigest(manifest.bytes)).toString();
-      if (actual !== descriptor.digest) {
-        throw new DigestError(
-          'ERR_DIGEST_MISMATCH',
-          `manifest bytes hash to ${actual}; expected ${descriptor.digest}`,
-          {
-            expected: descriptor.digest,
-            actual,
-          },
-        );
-      }
+      await verifyBytes(manifest.bytes, descriptor);
       await write(join(base, 'manifests', descriptor.digest), manifest.bytes);
       types.set(`/v2/${name}/manifests/${descriptor.digest}`, manifest.mediaType);
       top = { mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size };
@@ -185,13 +166,8 @@ export async function readStatic(root: string, options: StaticOptions): Promise<
     .then((text) => JSON.parse(text) as Record<string, string>)
     .catch(() => ({}) as Record<string, string>);
   const manifest = await parseManifest(new Uint8Array(bytes), types[`/v2/${name}/manifests/${reference}`]);
-  const source = (folder: 'blobs' | 'manifests'): BlobSource => ({
-    async openBlob(descriptor, openOptions = {}) {
-      const path = join(base, folder, descriptor.digest);
-      const found = await stat(path).catch(() => undefined);
-      return found?.isFile() ? readFileChunks(path, openOptions) : undefined;
-    },
-  });
+  const source = (folder: 'blobs' | 'manifests') =>
+    blobFiles((descriptor) => join(base, folder, descriptor.digest));
   return loadImageNode(manifest, {
     blobs: source('blobs'),
     manifests: source('manifests'),
