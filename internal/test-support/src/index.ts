@@ -1,6 +1,6 @@
 // Small images for tests: layers whose bytes are short strings (assembleImage never reads
 // layer bytes, so they need not be real tar+gzip), and stream collectors.
-import { writeTar } from '@stevedore/archive';
+import { readTar, type TarEntryInput, type TarEntryType, writeTar } from '@stevedore/archive';
 import { collectBytes, computeDigest } from '@stevedore/digest';
 import {
   assembleImage,
@@ -57,4 +57,68 @@ export async function smallImage(name: string, architecture = 'amd64', variant?:
   return assembleImage({ ...testConfig, architecture, ...(variant === undefined ? {} : { variant }) }, [
     layer,
   ]);
+}
+
+/** Where one entry of a tar held in memory lies. */
+export interface TarEntryLayout {
+  readonly name: string;
+  readonly type: TarEntryType;
+  /** The first byte of the entry's header blocks (extended headers included). */
+  readonly headerOffset: number;
+  /** The first byte of its content. */
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** The entries of a tar, in order, with where each one's headers and content start. */
+export async function tarLayout(bytes: Uint8Array): Promise<TarEntryLayout[]> {
+  const layout: TarEntryLayout[] = [];
+  let next = 0;
+  for await (const entry of readTar(bytes)) {
+    layout.push({
+      name: entry.name,
+      type: entry.type,
+      headerOffset: next,
+      offset: entry.offset,
+      size: entry.size,
+    });
+    next = entry.offset + Math.ceil(entry.size / 512) * 512;
+  }
+  return layout;
+}
+
+/** A file entry of a tar read whole, as {@link rewriteTar} hands it to its `edit`. */
+export type WholeTarEntry = TarEntryInput & { readonly content: Uint8Array };
+
+/**
+ * A tar rebuilt entry by entry (contents read whole): `edit` returns the entry to write
+ * in its place, or undefined to leave it out. For archives made wrong on purpose.
+ */
+export async function rewriteTar(
+  bytes: Uint8Array,
+  edit: (entry: WholeTarEntry) => TarEntryInput | undefined,
+): Promise<Uint8Array> {
+  const entries: TarEntryInput[] = [];
+  for await (const { content, offset: _offset, size: _size, ...header } of readTar(bytes)) {
+    const edited = edit({ ...header, content: await collectBytes(content) });
+    if (edited !== undefined) entries.push(edited);
+  }
+  return collectBytes(writeTar(entries));
+}
+
+/**
+ * A real image of `layers` gzip layers, each a tar holding one file of `bytesPerLayer`
+ * random (incompressible) bytes: big enough that its blobs move in several chunks.
+ */
+export async function multiChunkImage(layers: number, bytesPerLayer: number): Promise<Image> {
+  const made: Layer[] = [];
+  for (let position = 0; position < layers; position++) {
+    const content = new Uint8Array(bytesPerLayer);
+    for (let offset = 0; offset < content.length; offset += 65_536) {
+      crypto.getRandomValues(content.subarray(offset, offset + 65_536));
+    }
+    const tar = writeTar([{ name: `file-${position}`, type: 'file', content }]);
+    made.push(await createLayer(tar, { sink: memoryBlobSink }));
+  }
+  return assembleImage(testConfig, made);
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assembleIndex } from '@stevedore/image';
-import { hostPlatform } from '@stevedore/manifest';
+import { hostPlatform, MediaTypes } from '@stevedore/manifest';
 import { smallImage } from '@stevedore-internal/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { copy, readSource } from './index.ts';
@@ -47,6 +47,10 @@ describe('copy between the local transports', () => {
     const read = await readSource(where.oci);
     expect(read.kind === 'image' && read.config.rootfs.diff_ids).toEqual(image.config.rootfs.diff_ids);
     expect(read.kind === 'image' && read.configBytes).toEqual(image.configBytes);
+    // The archive holds no manifest: bound for an OCI layout, the image is described as OCI.
+    expect(read.manifest.mediaType).toBe(MediaTypes.OciManifest);
+    await copy(where['docker-archive'], where.dir);
+    expect((await readSource(where.dir)).manifest.mediaType).toBe(MediaTypes.DockerManifest);
   });
 });
 

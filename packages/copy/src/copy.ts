@@ -1,4 +1,12 @@
-import { assembleIndex, type ImageNode, type Index, imageAnnotations, imageFormat } from '@stevedore/image';
+import {
+  assembleIndex,
+  type ImageFormat,
+  type ImageNode,
+  type Index,
+  imageAnnotations,
+  imageFormat,
+  type TransferOptions,
+} from '@stevedore/image';
 import {
   hostPlatform,
   type Platform,
@@ -36,8 +44,17 @@ export interface PlatformSelection {
   readonly platform?: string | Platform;
 }
 
-/** Options for {@link copy}. */
-export interface CopyOptions extends PlatformSelection {
+/**
+ * Options for {@link copy}: which platforms, how many blobs at once (`concurrency`,
+ * default 4), `onProgress` per blob, and `signal` to abort (nothing half-written is left
+ * under a digest).
+ */
+export interface CopyOptions extends PlatformSelection, TransferOptions {}
+
+/** Options for {@link readSource}. */
+export interface ReadSourceOptions {
+  /** The manifest format for a `docker-archive:` image, which stores none (default `docker`). */
+  readonly format?: ImageFormat;
   readonly signal?: AbortSignal;
 }
 
@@ -66,9 +83,13 @@ export async function copy(
   destination: CopyDestination,
   options: CopyOptions = {},
 ): Promise<CopyResult> {
-  const signal = options.signal === undefined ? {} : { signal: options.signal };
-  const node = await selectPlatforms(await readSource(source, signal), options);
-  await writeEndpoint(toEndpoint(destination), node, signal);
+  const { all: _all, platforms: _platforms, platform: _platform, ...transfer } = options;
+  const to = toEndpoint(destination);
+  // A docker-archive holds no manifest to preserve: describe its image in the format the
+  // destination expects (skopeo finds only OCI manifests by tag in an OCI layout).
+  const format = to.transport === 'oci' || to.transport === 'oci-archive' ? 'oci' : 'docker';
+  const node = await selectPlatforms(await readSource(source, { ...transfer, format }), options);
+  await writeEndpoint(to, node, transfer);
   return { digest: node.manifest.digest.toString() };
 }
 
@@ -77,10 +98,7 @@ export async function copy(
  * layers on demand).
  * @throws {CopyError} `ERR_ENDPOINT_INVALID`; the transport's errors.
  */
-export async function readSource(
-  source: CopySource,
-  options: { signal?: AbortSignal } = {},
-): Promise<ImageNode> {
+export async function readSource(source: CopySource, options: ReadSourceOptions = {}): Promise<ImageNode> {
   if (typeof source === 'object' && 'kind' in source) return source;
   const endpoint = toEndpoint(source);
   const signal = options.signal === undefined ? {} : { signal: options.signal };
@@ -98,6 +116,7 @@ export async function readSource(
     case 'docker-archive':
       return readDockerArchive(endpoint.path, {
         ...signal,
+        ...(options.format === undefined ? {} : { format: options.format }),
         ...(endpoint.tag === undefined ? {} : { tag: endpoint.tag }),
         ...(endpoint.index === undefined ? {} : { index: endpoint.index }),
       });
@@ -119,22 +138,21 @@ export async function readSource(
 export async function writeEndpoint(
   destination: CopyDestination,
   node: ImageNode,
-  options: { signal?: AbortSignal } = {},
+  options: TransferOptions = {},
 ): Promise<void> {
   const endpoint = toEndpoint(destination);
-  const signal = options.signal === undefined ? {} : { signal: options.signal };
   const tag = 'tag' in endpoint && endpoint.tag !== undefined ? { tag: endpoint.tag } : {};
   switch (endpoint.transport) {
     case 'oci':
-      return writeOciLayout(endpoint.path, node, { ...signal, ...tag });
+      return writeOciLayout(endpoint.path, node, { ...options, ...tag });
     case 'oci-archive':
-      return writeOciArchive(endpoint.path, node, { ...signal, ...tag });
+      return writeOciArchive(endpoint.path, node, { ...options, ...tag });
     case 'docker-archive':
-      return writeDockerArchive(endpoint.path, node, { ...signal, ...tag });
+      return writeDockerArchive(endpoint.path, node, { ...options, ...tag });
     case 'dir':
-      return writeDir(endpoint.path, node, signal);
+      return writeDir(endpoint.path, node, options);
     case 'static':
-      return writeStatic(endpoint.path, node, { name: endpoint.name, ...signal, ...tag });
+      return writeStatic(endpoint.path, node, { ...options, name: endpoint.name, ...tag });
   }
 }
 

@@ -5,6 +5,7 @@ export {
   type CopySource,
   copy,
   type PlatformSelection,
+  type ReadSourceOptions,
   readSource,
   selectPlatforms,
   writeEndpoint,

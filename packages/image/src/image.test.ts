@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   assembleImage,
   assembleIndex,
+  type BlobProgress,
   combineBlobSources,
   type ImageDestination,
   imageAnnotations,
@@ -176,15 +177,22 @@ function memoryDestination() {
   const blobs = new Map<string, Uint8Array>();
   const calls: string[] = [];
   const tags = new Map<string, string>();
+  const running = { now: 0, most: 0 };
   const destination: ImageDestination = {
     async hasBlob(descriptor) {
       return blobs.has(descriptor.digest);
     },
     async putBlob(descriptor, content) {
+      running.now++;
+      running.most = Math.max(running.most, running.now);
       const parts: Uint8Array[] = [];
-      for await (const chunk of content) parts.push(chunk);
+      for await (const chunk of content) {
+        parts.push(chunk);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
       blobs.set(descriptor.digest, new Uint8Array(Buffer.concat(parts)));
       calls.push(`blob ${descriptor.digest.slice(7, 15)}`);
+      running.now--;
     },
     async putManifest(descriptor: Descriptor, manifest: ManifestBytes, options) {
       blobs.set(descriptor.digest, manifest.bytes);
@@ -196,7 +204,7 @@ function memoryDestination() {
     },
     async close() {},
   };
-  return { destination, blobs, calls, tags };
+  return { destination, blobs, calls, tags, running };
 }
 
 describe('writeImageNode and loadImageNode', () => {
@@ -244,6 +252,38 @@ describe('writeImageNode and loadImageNode', () => {
       `manifest ${image.manifest.digest.encoded.slice(0, 8)} b`,
       'commit',
     ]);
+  });
+
+  it('moves `concurrency` blobs at once and reports each one skipped, started, moving and done', async () => {
+    const layers = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((text) => fakeLayer(text)));
+    const image = await assembleImage(baseConfig, layers);
+    const { destination, blobs, running } = memoryDestination();
+    const config = image.manifest.json.config;
+    blobs.set(config.digest, image.configBytes); // already there: skipped
+    const events: BlobProgress[] = [];
+    await writeImageNode(image, destination, { concurrency: 2, onProgress: (event) => events.push(event) });
+    expect(running.most).toBe(2);
+    expect(events.filter((event) => event.state === 'skipped').map((event) => event.descriptor)).toEqual([
+      config,
+    ]);
+    for (const { descriptor } of layers) {
+      const mine = events.filter((event) => event.descriptor.digest === descriptor.digest);
+      expect(mine.map((event) => event.state)).toEqual(['started', 'progress', 'done']);
+      expect(mine.at(-2)?.bytes).toBe(descriptor.size);
+      expect(mine.at(-1)?.bytes).toBe(descriptor.size);
+    }
+  });
+
+  it('stops the blobs in flight when one fails, and writes no manifest', async () => {
+    const good = await Promise.all(['a', 'b', 'c'].map((text) => fakeLayer(text)));
+    const gone = await fakeLayer('gone');
+    const image = await assembleImage(baseConfig, [...good, { ...gone, blobs: memoryBlobSource({}) }]);
+    const { destination, calls, running } = memoryDestination();
+    await expect(writeImageNode(image, destination, { concurrency: 4 })).rejects.toMatchObject({
+      code: 'ERR_BLOB_NOT_FOUND',
+    });
+    expect(running.now).toBe(0); // nothing still running behind the rejection
+    expect(calls.some((call) => call.startsWith('manifest') || call === 'commit')).toBe(false);
   });
 
   it('fails with ERR_BLOB_NOT_FOUND when a layer is nowhere to be read', async () => {

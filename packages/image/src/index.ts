@@ -24,6 +24,8 @@ export { layerMediaType } from './layer-media-type.ts';
 export { type LoadImageNodeOptions, loadImageNode } from './load-image-node.ts';
 export { memoryBlobSink } from './memory-blob-sink.ts';
 export { openVerifiedBlob, type ReadBlobBytesOptions, readBlobBytes } from './read-blob.ts';
+export { type ReadLayerTarOptions, readLayerTar } from './read-layer-tar.ts';
+export { runBounded } from './run-bounded.ts';
 export { isImageConfig, type RuntimeConfig, runtimeConfigOf } from './runtime-config.ts';
 export type {
   ImageDestination,
@@ -32,4 +34,10 @@ export type {
   PutManifestOptions,
   TransportOptions,
 } from './transport.ts';
-export { type WriteImageNodeOptions, writeImageNode } from './write-image-node.ts';
+export {
+  type BlobProgress,
+  countProgress,
+  type TransferOptions,
+  type WriteImageNodeOptions,
+  writeImageNode,
+} from './write-image-node.ts';

@@ -1,6 +1,7 @@
 import { decompress, readTar, type TarEntryInput, writeTar } from '@stevedore/archive';
 import {
   assembleImage,
+  type BlobSink,
   createLayer,
   type Image,
   imageLayers,
@@ -8,7 +9,7 @@ import {
   readBlob,
 } from '@stevedore/image';
 import type { ImageConfig } from '@stevedore/manifest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { flatten, MutateError } from './index.ts';
 
 const text = (value: string) => new TextEncoder().encode(value);
@@ -159,5 +160,71 @@ describe('flatten', () => {
       code: 'ERR_LAYER_INVALID',
       path: 'l',
     });
+  });
+});
+
+describe('flatten refuses entries that would land outside the root', () => {
+  const link = (name: string, type: 'symlink' | 'hardlink', linkname: string): TarEntryInput => ({
+    name,
+    type,
+    linkname,
+  });
+  // [what, the layers, the offending entry, the layer it is in]
+  test.each<[string, TarEntryInput[][], string, number]>([
+    ['an absolute file', [[file('/etc/passwd', 'x')]], '/etc/passwd', 0],
+    ['an absolute directory', [[dir('/etc')]], '/etc/', 0],
+    [
+      'a whiteout that climbs out',
+      [[file('keep', 'k')], [file('a/../../.wh.etc', '')]],
+      'a/../../.wh.etc',
+      1,
+    ],
+    ['a symlink named with ..', [[link('../l', 'symlink', 'etc')]], '../l', 0],
+    ['a symlink at the root to ..', [[link('l', 'symlink', '../etc')]], 'l', 0],
+    [
+      'a nested symlink that climbs above the root',
+      [[dir('a'), dir('a/b'), link('a/b/l', 'symlink', '../../../etc/shadow')]],
+      'a/b/l',
+      0,
+    ],
+    [
+      'a symlink in a later layer',
+      [[file('f', 'f')], [dir('a'), link('a/up', 'symlink', 'x/../../../root')]],
+      'a/up',
+      1,
+    ],
+    ['a hardlink to ..', [[link('l', 'hardlink', '../../etc/shadow')]], 'l', 0],
+    [
+      'a hardlink to an absolute path',
+      [[dir('etc'), file('etc/shadow', 's'), link('l', 'hardlink', '/etc/shadow')]],
+      'l',
+      0,
+    ],
+  ])('%s', async (_what, layers, path, layer) => {
+    let created = 0;
+    const sink: BlobSink = {
+      create: () => {
+        created++;
+        return memoryBlobSink.create();
+      },
+    };
+    const error = await flatten(await imageOf(layers), { blobSink: sink }).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(MutateError.is(error, 'ERR_UNSAFE_PATH'), String(error)).toBe(true);
+    expect(error).toMatchObject({ path, layer });
+    expect((error as Error).message).toContain(JSON.stringify(path));
+    // refused while planning: no layer was started
+    expect(created).toBe(0);
+  });
+
+  it('takes symlinks that stay inside the root, absolute ones included', async () => {
+    const image = await imageOf([
+      [dir('a'), dir('a/b'), link('a/b/up', 'symlink', '../../etc'), link('abs', 'symlink', '/etc/../../x')],
+      [link('a/dot', 'symlink', './b/../b')],
+    ]);
+    const seen = await contents(await flatten(image));
+    expect(Object.keys(seen).sort()).toEqual(['a/', 'a/b/', 'a/b/up', 'a/dot', 'abs']);
   });
 });

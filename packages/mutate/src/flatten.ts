@@ -1,6 +1,5 @@
 import {
   type Compression,
-  decompress,
   isOpaqueWhiteout,
   isWhiteout,
   readTar,
@@ -18,9 +17,8 @@ import {
   type Index,
   imageLayers,
   type Layer,
-  readBlob,
+  readLayerTar,
 } from '@stevedore/image';
-import { layerCompression } from '@stevedore/manifest';
 import { MutateError } from './errors.ts';
 import { reassemble } from './mutate-config.ts';
 import { applyPerPlatform, type PlatformOptions } from './per-platform.ts';
@@ -43,7 +41,8 @@ export interface FlattenOptions extends PlatformOptions {
  * keep their metadata (modes, owners, times, xattrs); the runtime config is kept;
  * history becomes one entry. Layers are read twice (a plan, then the copy), streaming.
  *
- * @throws {MutateError} `ERR_UNSAFE_PATH` for a `..` path or hardlink in a layer,
+ * @throws {MutateError} `ERR_UNSAFE_PATH` naming the entry for an absolute or `..` path,
+ *   a hardlink to one, or a relative symlink that climbs above the root;
  *   `ERR_LAYER_INVALID` for a hardlink to nothing; archive and digest errors of bad layers.
  * @example
  * ```ts
@@ -77,10 +76,10 @@ interface PlannedEntry {
 
 async function flattenImage(image: Image, options: FlattenOptions): Promise<Image> {
   const layers = imageLayers(image);
-  const plan = await planEntries(image, layers, options.signal);
+  const plan = await planEntries(layers, options.signal);
   const signal = options.signal === undefined ? {} : { signal: options.signal };
   const sink = options.blobSink ?? (await defaultBlobSink(options.blobDirectory));
-  const layer = await createLayer(writeTar(emitEntries(image, layers, plan, options.signal), signal), {
+  const layer = await createLayer(writeTar(emitEntries(layers, plan, options.signal), signal), {
     sink,
     compression: options.compression ?? 'gzip',
     ...(options.level === undefined ? {} : { level: options.level }),
@@ -97,16 +96,14 @@ async function flattenImage(image: Image, options: FlattenOptions): Promise<Imag
   return reassemble(image, { ...image.config, history }, undefined, [layer]);
 }
 
-async function* layerEntries(image: Image, layer: Layer, signal: AbortSignal | undefined) {
+async function* layerEntries(layer: Layer, signal: AbortSignal | undefined) {
   const options = signal === undefined ? {} : { signal };
-  const blob = await readBlob(image, layer.descriptor.digest, options);
-  yield* readTar(decompress(blob, layerCompression(layer.descriptor.mediaType) ?? 'auto', options), options);
+  yield* readTar(await readLayerTar(layer, options), options);
 }
 
 // Pass 1: replay the layers' entries as an extraction would, on metadata only, and decide
 // what the single layer holds and where in the input each entry's bytes come from.
 async function planEntries(
-  image: Image,
   layers: readonly Layer[],
   signal: AbortSignal | undefined,
 ): Promise<Map<string, PlannedEntry>> {
@@ -121,7 +118,7 @@ async function planEntries(
   };
   for (const [layerIndex, layer] of layers.entries()) {
     let index = -1;
-    for await (const entry of layerEntries(image, layer, signal)) {
+    for await (const entry of layerEntries(layer, signal)) {
       index++;
       const path = safePath(entry.name, layerIndex);
       if (path === '') continue;
@@ -143,8 +140,9 @@ async function planEntries(
       const { content: _content, ...header } = entry;
       let inode: number | undefined;
       const id = nextId++;
+      if (entry.type === 'symlink') checkSymlink(entry.name, path, entry.linkname, layerIndex);
       if (entry.type === 'hardlink') {
-        const target = view.get(safePath(entry.linkname, layerIndex));
+        const target = view.get(safePath(entry.linkname, layerIndex, entry.name));
         if (target?.inode === undefined) {
           throw new MutateError(
             'ERR_LAYER_INVALID',
@@ -201,14 +199,13 @@ async function planEntries(
 
 // Pass 2: read the layers again and write what the plan says, in input order.
 async function* emitEntries(
-  image: Image,
   layers: readonly Layer[],
   plan: ReadonlyMap<string, PlannedEntry>,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<TarEntryInput> {
   for (const [layerIndex, layer] of layers.entries()) {
     let index = -1;
-    for await (const entry of layerEntries(image, layer, signal)) {
+    for await (const entry of layerEntries(layer, signal)) {
       index++;
       const planned = plan.get(`${layerIndex}:${index}`);
       if (planned === undefined) continue;
@@ -240,18 +237,45 @@ async function* emitEntries(
   }
 }
 
-/** A layer path without `./`, leading or trailing slashes; `..` is refused. */
-function safePath(name: string, layer: number): string {
+/**
+ * A layer path without `./`, leading or trailing slashes. Absolute paths and `..` are
+ * refused: what a layer names is relative to the image's root. For a hardlink's target,
+ * `link` is the hardlink's own name, which the error names.
+ */
+function safePath(name: string, layer: number, link?: string): string {
   const parts = name.split('/').filter((part) => part !== '' && part !== '.');
-  if (parts.includes('..')) {
-    throw new MutateError(
-      'ERR_UNSAFE_PATH',
-      `layer ${layer}: ${excerpt(name)} climbs out of the root with ..`,
-      {
-        layer,
-        path: name,
-      },
-    );
+  const reason = name.startsWith('/')
+    ? 'is an absolute path; layer paths are relative to the root'
+    : parts.includes('..')
+      ? 'climbs out of the root with ..'
+      : undefined;
+  if (reason !== undefined) {
+    const what =
+      link === undefined ? excerpt(name) : `hardlink ${excerpt(link)} points to ${excerpt(name)}, which`;
+    throw new MutateError('ERR_UNSAFE_PATH', `layer ${layer}: ${what} ${reason}`, {
+      layer,
+      path: link ?? name,
+    });
   }
   return parts.join('/');
+}
+
+/**
+ * Refuses a relative symlink that climbs above the root from its directory (moby refuses
+ * to unpack one). Absolute targets are fine: they resolve inside the container's root.
+ */
+function checkSymlink(name: string, path: string, target: string, layer: number): void {
+  if (target.startsWith('/')) return;
+  const resolved = path.split('/').slice(0, -1);
+  for (const part of target.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part !== '..') resolved.push(part);
+    else if (resolved.pop() === undefined) {
+      throw new MutateError(
+        'ERR_UNSAFE_PATH',
+        `layer ${layer}: symlink ${excerpt(name)} points to ${excerpt(target)}, outside the root`,
+        { layer, path: name },
+      );
+    }
+  }
 }

@@ -15,6 +15,34 @@ afterEach(async () => {
 });
 
 describe('dir: transport', () => {
+  it('replaces an image only when the new one is whole: a failed write leaves the old one', async () => {
+    const dir = join(root, 'image');
+    const old = await fakeImage('old');
+    await writeDir(dir, old);
+    const { image: bad } = await tamperedImage();
+    await expect(writeDir(dir, bad)).rejects.toMatchObject({ code: 'ERR_DIGEST_MISMATCH' });
+    const still = await readDir(dir);
+    expect(still.manifest.digest.equals(old.manifest.digest)).toBe(true);
+    expect(
+      still.kind === 'image' &&
+        (await readText(await readBlob(still, old.manifest.json.layers[0]?.digest ?? ''))),
+    ).toBe('old');
+
+    const next = await fakeImage('next');
+    await writeDir(dir, next);
+    const hex = (digest: string) => digest.slice('sha256:'.length);
+    // the old image's layer is gone; the config both share is kept
+    expect((await readdir(dir)).sort()).toEqual(
+      [
+        'manifest.json',
+        'version',
+        hex(next.manifest.json.config.digest),
+        hex(next.manifest.json.layers[0]?.digest ?? ''),
+      ].sort(),
+    );
+    expect((await readDir(dir)).manifest.digest.equals(next.manifest.digest)).toBe(true);
+  });
+
   it('writes version, manifest.json and blobs by hex digest, and reads them back', async () => {
     const written = await fakeImage('hello');
     const dir = join(root, 'image');

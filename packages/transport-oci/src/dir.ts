@@ -10,6 +10,7 @@ import {
   type ImageDestination,
   type ImageNode,
   loadImageNode,
+  type TransferOptions,
   writeImageNode,
 } from '@stevedore/image';
 import { type Descriptor, parseManifest } from '@stevedore/manifest';
@@ -32,35 +33,41 @@ export function dirBlobSource(root: string, kind: 'blobs' | 'manifests' = 'blobs
 
 /**
  * Opens a directory for writing an image in the `dir:` format. A directory that already
- * holds one (it has a `version` file) is emptied first, as skopeo does; any other
- * non-empty directory is refused. Blobs are verified, synced and renamed into place.
+ * holds one (it has a `version` file) is replaced, as skopeo replaces it, but only at
+ * `commit`: blobs the new image shares with the old one are kept rather than written
+ * again, and a copy that fails or is aborted leaves the old image whole (with at most
+ * some verified blobs beside it, removed by the next commit). Any other non-empty
+ * directory is refused. Blobs are verified, synced and renamed into place.
  *
  * @throws {TransportError} `ERR_LAYOUT_INVALID` for a non-empty directory that is not a `dir:` image.
  */
 export async function openDirDestination(root: string): Promise<ImageDestination> {
   await mkdir(root, { recursive: true });
   const entries = await readdir(root);
-  if (entries.length > 0) {
-    if (!entries.includes('version')) {
-      throw new TransportError(
-        'ERR_LAYOUT_INVALID',
-        `${root} is not empty and holds no dir: image; refusing to overwrite it`,
-        { path: root },
-      );
-    }
-    for (const entry of entries) await rm(join(root, entry), { recursive: true, force: true });
+  if (entries.length > 0 && !entries.includes('version')) {
+    throw new TransportError(
+      'ERR_LAYOUT_INVALID',
+      `${root} is not empty and holds no dir: image; refusing to overwrite it`,
+      { path: root },
+    );
   }
   await writeFileAtomic(join(root, 'version'), new TextEncoder().encode(VERSION), root);
   const manifests: Array<{ descriptor: Descriptor; bytes: Uint8Array }> = [];
+  // The names the new image is made of: everything else goes at commit.
+  const kept = new Set(['version', 'manifest.json']);
 
-  const hasBlob = (descriptor: Descriptor) =>
-    hasBlobFile(join(root, blobName(descriptor.digest)), descriptor);
+  const hasBlob = async (descriptor: Descriptor) => {
+    const found = await hasBlobFile(join(root, blobName(descriptor.digest)), descriptor);
+    if (found) kept.add(blobName(descriptor.digest));
+    return found;
+  };
   return {
     hasBlob,
     async putBlob(descriptor, content) {
       if (await hasBlob(descriptor)) return;
       const verified = verifyStream(content, { digest: descriptor.digest, size: descriptor.size });
       await writeFileAtomic(join(root, blobName(descriptor.digest)), verified, root);
+      kept.add(blobName(descriptor.digest));
     },
     async putManifest(descriptor, manifest) {
       await verifyBytes(manifest.bytes, descriptor);
@@ -70,10 +77,16 @@ export async function openDirDestination(root: string): Promise<ImageDestination
       const top = manifests.at(-1);
       if (top === undefined) return;
       for (const { descriptor, bytes } of manifests.slice(0, -1)) {
-        await writeFileAtomic(join(root, `${blobName(descriptor.digest)}.manifest.json`), bytes, root);
+        const name = `${blobName(descriptor.digest)}.manifest.json`;
+        await writeFileAtomic(join(root, name), bytes, root);
+        kept.add(name);
       }
       await writeFileAtomic(join(root, 'manifest.json'), top.bytes, root);
       manifests.length = 0;
+      // The old image's parts, and blobs a failed copy left, are not part of this one.
+      for (const entry of await readdir(root)) {
+        if (!kept.has(entry)) await rm(join(root, entry), { recursive: true, force: true });
+      }
     },
     async close() {
       manifests.length = 0;
@@ -91,7 +104,11 @@ export interface DirOptions {
  * (`skopeo copy dir:PATH …`). Digests are preserved.
  * @throws {TransportError} `ERR_LAYOUT_INVALID`; digest errors for blobs that are not what they say.
  */
-export async function writeDir(path: string, node: ImageNode, options: DirOptions = {}): Promise<void> {
+export async function writeDir(
+  path: string,
+  node: ImageNode,
+  options: DirOptions & TransferOptions = {},
+): Promise<void> {
   const destination = await openDirDestination(path);
   try {
     await writeImageNode(node, destination, options);

@@ -1,131 +1,12 @@
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { decompress, detectCompression, type TarEntryInput, writeTar } from '@stevedore/archive';
-import { collectBytes, createHasher, DigestError, parseDigest, verifyStream } from '@stevedore/digest';
+// Reading `docker save` tars (writing: docker-archive-write.ts).
+import { detectCompression } from '@stevedore/archive';
+import { collectBytes, createHasher } from '@stevedore/digest';
 import { excerpt } from '@stevedore/errors';
-import {
-  assembleImage,
-  type Image,
-  type ImageNode,
-  imageLayers,
-  type Layer,
-  readBlob,
-} from '@stevedore/image';
+import { assembleImage, type Image, type ImageFormat, type Layer } from '@stevedore/image';
 import { MediaTypes, parseImageConfig } from '@stevedore/manifest';
+import type { DockerArchiveEntry } from './docker-archive-write.ts';
 import { TransportError } from './errors.ts';
-import { writeFileAtomic } from './oci-layout.ts';
 import { indexTarFile, normalizeName, type TarFile } from './tar-file.ts';
-
-/** One image in a docker-archive's `manifest.json`. */
-interface ArchiveEntry {
-  readonly Config: string;
-  readonly RepoTags?: readonly string[] | null;
-  readonly Layers: readonly string[];
-}
-
-/** Options for {@link writeDockerArchive}. */
-export interface WriteDockerArchiveOptions {
-  /** `name:tag` recorded in RepoTags, as `docker load` tags the image (e.g. `app:latest`). */
-  readonly tag?: string;
-  readonly signal?: AbortSignal;
-}
-
-/**
- * Writes an image as a `docker save` tar that `docker load`, `podman load` and skopeo
- * read: the config as `<hex>.json`, each layer decompressed to `<diff_id hex>/layer.tar`
- * (verified against its diff_id), and `manifest.json` last. Written to a temporary name
- * beside `path` and renamed when whole. Each layer is decompressed twice (its size must
- * precede its bytes in the tar); nothing is held in memory or on disk meanwhile.
- *
- * @throws {TransportError} `ERR_AMBIGUOUS_REFERENCE` for an index (write one platform);
- *   `ERR_DIGEST_MISMATCH` when a layer does not decompress to its diff_id.
- */
-export async function writeDockerArchive(
-  path: string,
-  node: ImageNode,
-  options: WriteDockerArchiveOptions = {},
-): Promise<void> {
-  if (node.kind !== 'image') {
-    throw new TransportError(
-      'ERR_AMBIGUOUS_REFERENCE',
-      `a docker-archive holds single-platform images; ${node.manifest.digest} is an ${node.kind}: select a platform first`,
-      { path },
-    );
-  }
-  const image: Image = node;
-  const signal = options.signal === undefined ? {} : { signal: options.signal };
-  const layers = imageLayers(image);
-  // Pass 1: the uncompressed size of each distinct layer, checked against its diff_id.
-  const sizes = new Map<string, number>();
-  for (const layer of layers) {
-    if (!sizes.has(layer.diffId))
-      sizes.set(layer.diffId, await uncompressedSize(node, layer, options.signal));
-  }
-  const configName = `${parseDigest(image.manifest.json.config.digest).encoded}.json`;
-  const layerName = (layer: Layer) => `${parseDigest(layer.diffId).encoded}/layer.tar`;
-  const manifest: ArchiveEntry[] = [
-    {
-      Config: configName,
-      RepoTags: options.tag === undefined ? [] : [options.tag],
-      Layers: layers.map(layerName),
-    },
-  ];
-  async function* entries(): AsyncGenerator<TarEntryInput> {
-    yield { name: configName, type: 'file', content: image.configBytes };
-    const written = new Set<string>();
-    for (const layer of layers) {
-      if (written.has(layer.diffId)) continue;
-      written.add(layer.diffId);
-      const size = sizes.get(layer.diffId) ?? 0;
-      yield { name: `${parseDigest(layer.diffId).encoded}/`, type: 'directory' };
-      // Pass 2: the same bytes again, verified against the diff_id as they go in.
-      const tar = decompress(await readBlob(image, layer.descriptor.digest, signal), 'auto', signal);
-      yield {
-        name: layerName(layer),
-        type: 'file',
-        size,
-        content: verifyStream(tar, { digest: layer.diffId, size }),
-      };
-    }
-    yield {
-      name: 'manifest.json',
-      type: 'file',
-      content: new TextEncoder().encode(JSON.stringify(manifest)),
-    };
-  }
-  await mkdir(dirname(path), { recursive: true });
-  await writeFileAtomic(path, writeTar(entries(), signal), dirname(path));
-}
-
-async function uncompressedSize(
-  image: Image,
-  layer: Layer,
-  signal: AbortSignal | undefined,
-): Promise<number> {
-  const options = signal === undefined ? {} : { signal };
-  const hasher = await createHasher('sha256');
-  let size = 0;
-  for await (const chunk of decompress(
-    await readBlob(image, layer.descriptor.digest, options),
-    'auto',
-    options,
-  )) {
-    hasher.update(chunk);
-    size += chunk.byteLength;
-  }
-  const actual = hasher.digest().toString();
-  if (actual !== layer.diffId) {
-    throw new DigestError(
-      'ERR_DIGEST_MISMATCH',
-      `layer ${layer.descriptor.digest} decompresses to ${actual}; its diff_id is ${layer.diffId}`,
-      {
-        expected: layer.diffId,
-        actual,
-      },
-    );
-  }
-  return size;
-}
 
 /** Options for {@link readDockerArchive}: which image of the archive. */
 export interface ReadDockerArchiveOptions {
@@ -133,6 +14,13 @@ export interface ReadDockerArchiveOptions {
   readonly tag?: string;
   /** The image's position in `manifest.json` (`@N` in skopeo's syntax). */
   readonly index?: number;
+  /**
+   * The manifest format to describe the image in (default `docker`, as skopeo reads it).
+   * A docker-archive holds no manifest, so this changes no bytes that were stored:
+   * choose `oci` for an image bound for an OCI layout, where skopeo finds only OCI
+   * manifests by tag.
+   */
+  readonly format?: ImageFormat;
   readonly signal?: AbortSignal;
 }
 
@@ -160,7 +48,7 @@ export async function readDockerArchive(
     layers.push(await archiveLayer(tar, name, config.rootfs.diff_ids[position], options.signal));
   }
   return assembleImage(config, layers, {
-    format: 'docker',
+    format: options.format ?? 'docker',
     ...(options.tag === undefined ? {} : { tag: options.tag }),
   });
 }
@@ -174,7 +62,7 @@ export async function listDockerArchiveTags(path: string): Promise<string[]> {
   return entries.flatMap((entry) => entry.RepoTags ?? []);
 }
 
-async function readManifest(tar: TarFile): Promise<ArchiveEntry[]> {
+async function readManifest(tar: TarFile): Promise<DockerArchiveEntry[]> {
   const bytes = await tar.read('manifest.json');
   if (bytes === undefined) throw missing(tar.path, 'manifest.json');
   let parsed: unknown;
@@ -200,14 +88,14 @@ async function readManifest(tar: TarFile): Promise<ArchiveEntry[]> {
       },
     );
   }
-  return parsed as ArchiveEntry[];
+  return parsed as DockerArchiveEntry[];
 }
 
 function selectImage(
   path: string,
-  entries: readonly ArchiveEntry[],
+  entries: readonly DockerArchiveEntry[],
   options: ReadDockerArchiveOptions,
-): ArchiveEntry {
+): DockerArchiveEntry {
   const tags = entries.flatMap((entry) => entry.RepoTags ?? []);
   if (options.index !== undefined) {
     const entry = entries[options.index];

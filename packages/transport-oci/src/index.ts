@@ -3,9 +3,8 @@ export {
   listDockerArchiveTags,
   type ReadDockerArchiveOptions,
   readDockerArchive,
-  type WriteDockerArchiveOptions,
-  writeDockerArchive,
 } from './docker-archive.ts';
+export { type WriteDockerArchiveOptions, writeDockerArchive } from './docker-archive-write.ts';
 export { TransportError, type TransportErrorCode, type TransportErrorDetails } from './errors.ts';
 export {
   listOciArchiveTags,

@@ -5,7 +5,7 @@ import { readTar } from '@stevedore/archive';
 import { assembleIndex, readBlob } from '@stevedore/image';
 import { fakeImage, readText, tamperedImage } from '@stevedore-internal/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readOciArchive, writeOciArchive } from './index.ts';
+import { readDockerArchive, readOciArchive, writeOciArchive } from './index.ts';
 
 let root: string;
 beforeEach(async () => {
@@ -16,6 +16,20 @@ afterEach(async () => {
 });
 
 describe('oci-archive:', () => {
+  it('refuses a missing archive, and a directory, with ERR_LAYOUT_INVALID naming the path', async () => {
+    const missing = join(root, 'missing.tar');
+    await expect(readOciArchive(missing)).rejects.toMatchObject({
+      code: 'ERR_LAYOUT_INVALID',
+      path: missing,
+    });
+    await expect(readOciArchive(missing)).rejects.toThrow(
+      `cannot read the oci-archive ${missing}: no such file`,
+    );
+    await expect(readDockerArchive(root)).rejects.toThrow(
+      `cannot read the docker-archive ${root}: it is a directory`,
+    );
+  });
+
   it('writes a tar of a layout and reads the image back by range', async () => {
     const written = await fakeImage('hello archive');
     const path = join(root, 'new', 'dir', 'image.tar');

@@ -1,5 +1,11 @@
 import { join } from 'node:path';
-import { type ImageNode, loadImageNode, readBlobBytes, writeImageNode } from '@stevedore/image';
+import {
+  type ImageNode,
+  loadImageNode,
+  readBlobBytes,
+  type TransferOptions,
+  writeImageNode,
+} from '@stevedore/image';
 import { type Descriptor, parseManifest, serializeManifest } from '@stevedore/manifest';
 import { TransportError } from './errors.ts';
 import {
@@ -12,10 +18,9 @@ import {
 import { openOciLayoutDestination } from './oci-layout-destination.ts';
 
 /** Options for {@link writeOciLayout}. */
-export interface WriteOciLayoutOptions {
+export interface WriteOciLayoutOptions extends TransferOptions {
   /** The tag to list the image under in `index.json`; defaults to the image's own `tag`. */
   readonly tag?: string;
-  readonly signal?: AbortSignal;
 }
 
 /**

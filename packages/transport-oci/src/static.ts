@@ -7,7 +7,13 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { verifyBytes, verifyStream } from '@stevedore/digest';
 import { excerpt } from '@stevedore/errors';
-import { type ImageDestination, type ImageNode, loadImageNode, writeImageNode } from '@stevedore/image';
+import {
+  type ImageDestination,
+  type ImageNode,
+  loadImageNode,
+  type TransferOptions,
+  writeImageNode,
+} from '@stevedore/image';
 import { type Descriptor, parseManifest } from '@stevedore/manifest';
 import { blobFiles, hasBlobFile } from './blob-files.ts';
 import { TransportError } from './errors.ts';
@@ -52,15 +58,17 @@ export interface StaticOptions {
  * @throws {TransportError} `ERR_TAG_INVALID` for a bad name or tag; digest errors for
  *   blobs that are not what they say.
  */
-export async function writeStatic(root: string, node: ImageNode, options: StaticOptions): Promise<void> {
-  const name = checkName(options.name);
+export async function writeStatic(
+  root: string,
+  node: ImageNode,
+  options: StaticOptions & TransferOptions,
+): Promise<void> {
+  const { name: given, digest: _digest, ...transfer } = options;
+  const name = checkName(given);
   const tag = checkRefName(options.tag ?? node.tag ?? 'latest');
   const destination = await openStaticDestination(root, name);
   try {
-    await writeImageNode(node, destination, {
-      tag,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
+    await writeImageNode(node, destination, { ...transfer, tag });
   } finally {
     await destination.close();
   }

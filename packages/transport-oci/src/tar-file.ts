@@ -1,6 +1,6 @@
 // A tar file on disk read by name: one pass over its headers records where each file's
 // bytes are, then any file is read by byte range. No temporary directory, no copy.
-import { detectCompression, readTar } from '@stevedore/archive';
+import { ArchiveError, type ArchiveErrorCode, detectCompression, readTar } from '@stevedore/archive';
 import { collectBytes } from '@stevedore/digest';
 import { readFileChunks } from '@stevedore/image/node';
 import { TransportError } from './errors.ts';
@@ -26,21 +26,34 @@ export function normalizeName(name: string): string {
 
 /**
  * Indexes an uncompressed tar file.
- * @throws {TransportError} `ERR_LAYOUT_INVALID` for a compressed file; archive errors
- *   (`ERR_TAR_TRUNCATED`, `ERR_TAR_INVALID`) for a broken one.
+ * @throws {TransportError} `ERR_LAYOUT_INVALID` for a missing, unreadable or compressed file; archive errors
+ *   (`ERR_TAR_TRUNCATED`, `ERR_TAR_INVALID`) naming the file for a broken one.
  */
 export async function indexTarFile(path: string, kind: string, signal?: AbortSignal): Promise<TarFile> {
   const options = signal === undefined ? {} : { signal };
-  const head = await collectBytes(readFileChunks(path, { length: 4, ...options }));
+  const head = await collectBytes(readFileChunks(path, { length: 4, ...options })).catch((error: unknown) => {
+    throw new TransportError(
+      'ERR_LAYOUT_INVALID',
+      `cannot read the ${kind} ${path}: ${systemReason(error)}`,
+      {
+        path,
+        cause: error,
+      },
+    );
+  });
   if (detectCompression(head) !== 'none') {
     throw new TransportError('ERR_LAYOUT_INVALID', `${path} is compressed; a ${kind} is a plain tar`, {
       path,
     });
   }
   const files = new Map<string, { offset: number; size: number }>();
-  for await (const entry of readTar(readFileChunks(path, options), options)) {
-    if (entry.type === 'file')
-      files.set(normalizeName(entry.name), { offset: entry.offset, size: entry.size });
+  try {
+    for await (const entry of readTar(readFileChunks(path, options), options)) {
+      if (entry.type === 'file')
+        files.set(normalizeName(entry.name), { offset: entry.offset, size: entry.size });
+    }
+  } catch (error) {
+    throw inArchive(path, error);
   }
   const open = (name: string, length?: number) => {
     const file = files.get(normalizeName(name));
@@ -56,4 +69,32 @@ export async function indexTarFile(path: string, kind: string, signal?: AbortSig
       return stream === undefined ? undefined : collectBytes(stream);
     },
   };
+}
+
+const TAR_ERRORS: readonly ArchiveErrorCode[] = [
+  'ERR_TAR_INVALID',
+  'ERR_TAR_TRUNCATED',
+  'ERR_TAR_UNSUPPORTED_ENTRY',
+];
+
+// The tar reader knows byte offsets and entry names, not which file it reads: say it.
+function inArchive(path: string, error: unknown): unknown {
+  if (!(error instanceof ArchiveError) || !TAR_ERRORS.includes(error.code)) return error;
+  const { value, expected, actual, path: entry } = error;
+  return new ArchiveError(error.code, `${path}: ${error.message}`, {
+    value,
+    ...(expected === undefined ? {} : { expected }),
+    ...(actual === undefined ? {} : { actual }),
+    ...(entry === undefined ? {} : { path: entry }),
+    cause: error,
+  });
+}
+
+/** What a failed file operation says, without Node's syscall prefix ("no such file or directory"). */
+function systemReason(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'it is a directory';
+  if (code === 'EACCES') return 'permission denied';
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { BlobProgress } from '@stevedore/image';
+import { multiChunkImage } from '@stevedore-internal/test-support';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { copy, readSource } from './index.ts';
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'stevedore-copy-transfer-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+// Three layers of 3 MiB: each moves in several 1 MiB reads from the source layout.
+const LAYER_BYTES = 3 * 1024 * 1024;
+
+const destinations = {
+  oci: (dir: string) => `oci:${join(dir, 'layout')}:v1`,
+  'oci-archive': (dir: string) => `oci-archive:${join(dir, 'image.tar')}:v1`,
+  'docker-archive': (dir: string) => `docker-archive:${join(dir, 'docker.tar')}:app:v1`,
+  dir: (dir: string) => `dir:${join(dir, 'dir')}`,
+  static: (dir: string) => `static:${join(dir, 'site')}:app:v1`,
+} as const;
+
+/** Every file under `dir`, relative. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const found = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return found
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+/** Files named by a sha256 hex digest (as every local transport names blobs) whose bytes hash to something else. */
+async function misnamedBlobs(dir: string): Promise<string[]> {
+  const wrong: string[] = [];
+  for (const file of await filesUnder(dir)) {
+    const hex = /(?:^|[/:-])([0-9a-f]{64})$/.exec(file)?.[1];
+    if (hex === undefined) continue;
+    const actual = createHash('sha256')
+      .update(await readFile(join(dir, file)))
+      .digest('hex');
+    if (actual !== hex) wrong.push(file);
+  }
+  return wrong;
+}
+
+describe('copy moves blobs with bounded concurrency and reports progress', () => {
+  it.each(Object.keys(destinations) as Array<keyof typeof destinations>)('to %s', async (kind) => {
+    const image = await multiChunkImage(3, LAYER_BYTES);
+    const source = `oci:${join(root, 'source')}:v1`;
+    await copy(image, source);
+    const events: BlobProgress[] = [];
+    await copy(source, destinations[kind](join(root, 'out')), {
+      concurrency: 2,
+      onProgress: (event) => events.push(event),
+    });
+    const layers = image.manifest.json.layers;
+    for (const layer of layers) {
+      const mine = events.filter((event) => event.descriptor.digest === layer.digest);
+      expect(mine[0]?.state).toBe('started');
+      expect(mine.at(-1)).toEqual({ descriptor: layer, state: 'done', bytes: layer.size });
+      const moving = mine.filter((event) => event.state === 'progress').map((event) => event.bytes);
+      expect(moving.length).toBeGreaterThan(1); // several chunks, each reported
+      expect(moving).toEqual([...moving].sort((a, b) => a - b));
+      expect(moving.at(-1)).toBe(layer.size);
+    }
+    // At most two blobs between started and done at any moment.
+    const open = new Set<string>();
+    let most = 0;
+    for (const event of events) {
+      if (event.state === 'started') open.add(event.descriptor.digest);
+      if (event.state === 'done') open.delete(event.descriptor.digest);
+      most = Math.max(most, open.size);
+    }
+    expect(most).toBe(2);
+  });
+
+  it('reports blobs the destination already has as skipped', async () => {
+    const image = await multiChunkImage(2, 64 * 1024);
+    const target = destinations.oci(root);
+    await copy(image, target);
+    const events: BlobProgress[] = [];
+    await copy(image, target, { onProgress: (event) => events.push(event) });
+    expect(events.map((event) => event.state)).toEqual(['skipped', 'skipped', 'skipped']);
+  });
+});
+
+describe('an aborted copy', () => {
+  it.each(Object.keys(destinations) as Array<keyof typeof destinations>)(
+    'to %s rejects, leaves nothing half-written under a digest, and a retry completes',
+    async (kind) => {
+      const image = await multiChunkImage(3, LAYER_BYTES);
+      const source = `oci:${join(root, 'source')}:v1`;
+      await copy(image, source);
+      const out = join(root, 'out');
+      const controller = new AbortController();
+      const reason = new Error('stopped by the test');
+      const copying = copy(source, destinations[kind](out), {
+        signal: controller.signal,
+        onProgress: (event) => {
+          if (event.state === 'progress') controller.abort(reason);
+        },
+      });
+      await expect(copying).rejects.toBe(reason);
+
+      const left = await filesUnder(out);
+      expect(left.filter((file) => /(^|\/)\.tmp-/.test(file))).toEqual([]);
+      expect(await misnamedBlobs(out)).toEqual([]);
+      if (kind === 'oci-archive' || kind === 'docker-archive') expect(left).toEqual([]);
+      if (kind === 'oci') {
+        const index = JSON.parse(await readFile(join(out, 'layout/index.json'), 'utf8'));
+        expect(index.manifests).toEqual([]); // the layout exists, tagging nothing
+      }
+      if (kind === 'dir') expect(left).not.toContain('dir/manifest.json');
+
+      const result = await copy(source, destinations[kind](out));
+      expect(result.digest).toBe(image.manifest.digest.toString());
+      const read = await readSource(destinations[kind](out));
+      expect(read.kind === 'image' && read.config.rootfs.diff_ids).toEqual(image.config.rootfs.diff_ids);
+      expect((await stat(out)).isDirectory()).toBe(true);
+    },
+  );
+});
