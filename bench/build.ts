@@ -2,25 +2,13 @@
 // `tar -c | gzip -6` and `tar -c | zstd -3 -T2` in the same run, with peak RSS.
 // Run: pnpm bench:build   (TREE=/path to use another tree; ROUNDS=1 by default)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { BENCH_DATA, prepareTree } from './tree.ts';
 
 const here = new URL('.', import.meta.url).pathname;
-const data = join(here, '.data');
+const data = BENCH_DATA;
 const rounds = Number(process.env.ROUNDS ?? 1);
-
-/** The tree: hardlinked copies of two real directories of /usr/lib, about 1.2 GB. */
-function prepareTree(): string {
-  if (process.env.TREE) return process.env.TREE;
-  const tree = join(data, 'tree');
-  if (!existsSync(tree)) {
-    execFileSync('mkdir', ['-p', tree]);
-    for (const dir of ['/usr/lib/x86_64-linux-gnu', '/usr/lib/jvm']) {
-      if (existsSync(dir)) execFileSync('cp', ['-al', dir, tree]);
-    }
-  }
-  return tree;
-}
 
 function treeBytes(tree: string): number {
   return Number(execFileSync('du', ['-sb', '--apparent-size', tree], { encoding: 'utf8' }).split('\t')[0]);

@@ -9,7 +9,13 @@ export {
 } from './compression.ts';
 export type { TarEntry, TarEntryInput, TarEntryType, TarHeader } from './tar-entry.ts';
 export { type ReadTarOptions, readTar } from './tar-read.ts';
-export { type WriteTarOptions, writeTar } from './tar-write.ts';
+export {
+  encodeFileHeaderBlock,
+  tarEnd,
+  tarPadding,
+  type WriteTarOptions,
+  writeTar,
+} from './tar-write.ts';
 export {
   isOpaqueWhiteout,
   isWhiteout,

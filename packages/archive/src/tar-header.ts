@@ -104,7 +104,8 @@ export function encodeUtf8(text: string): Uint8Array {
 
 /**
  * @internal Encodes one header block into `block` (512 zero bytes), and returns it.
- * Values must fit their fields: callers move big ones to PAX records.
+ * Values must fit their fields: callers move big ones to PAX records, except a size of
+ * 8 GiB or more, which is written in GNU base-256 form when a caller leaves it here.
  */
 export function encodeHeader(
   fields: HeaderFields,
@@ -114,7 +115,8 @@ export function encodeHeader(
   writeOctal(block, MODE, fields.mode);
   writeOctal(block, UID, fields.uid);
   writeOctal(block, GID, fields.gid);
-  writeOctal(block, SIZE, fields.size);
+  if (fields.size > MAX_OCTAL_11) writeBase256(block, SIZE, fields.size);
+  else writeOctal(block, SIZE, fields.size);
   writeOctal(block, MTIME, fields.mtime);
   block[TYPEFLAG] = fields.typeflag;
   block.set(fields.linkname.subarray(0, LINKNAME[1]), LINKNAME[0]);
@@ -128,6 +130,16 @@ export function encodeHeader(
   // GNU tar: six digits, a NUL, and the space already counted in the sum.
   writeAscii(block, CHKSUM[0], `${sum.toString(8).padStart(6, '0')}\0 `);
   return block;
+}
+
+// GNU base-256: the high bit of the first byte set, the value big-endian in the rest.
+function writeBase256(block: Uint8Array, [offset, length]: readonly [number, number], value: number): void {
+  let rest = value;
+  for (let index = offset + length - 1; index > offset; index--) {
+    block[index] = rest % 256;
+    rest = Math.floor(rest / 256);
+  }
+  block[offset] = 0x80;
 }
 
 function writeOctal(block: Uint8Array, [offset, length]: readonly [number, number], value: number): void {

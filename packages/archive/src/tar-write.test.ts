@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { collectBytes } from '@stevedore/digest';
 import { StevedoreError } from '@stevedore/errors';
 import tarStream from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { ArchiveError } from './archive-errors.ts';
 import type { TarEntryInput } from './tar-entry.ts';
+import { decodeHeader } from './tar-header.ts';
 import { readTar } from './tar-read.ts';
-import { writeTar } from './tar-write.ts';
+import { encodeFileHeaderBlock, tarEnd, tarPadding, writeTar } from './tar-write.ts';
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 
@@ -434,5 +436,35 @@ describe('writeTar', () => {
         body: 'xattr',
       },
     ]);
+  });
+});
+
+describe('encodeFileHeaderBlock', () => {
+  it('is the block writeTar writes for the same file, so a placeholder can be written over', async () => {
+    const content = new Uint8Array(1234).fill(7);
+    const tar = await collectBytes(writeTar([{ name: 'abc/layer.tar', type: 'file', content }]));
+    expect(encodeFileHeaderBlock({ name: 'abc/layer.tar', type: 'file', size: 1234 })).toEqual(
+      tar.subarray(0, 512),
+    );
+    expect(tarPadding(1234)).toEqual(new Uint8Array(512 - (1234 % 512)));
+    expect(tarPadding(1024)).toEqual(new Uint8Array(0));
+    expect(tar.subarray(512 + 1536)).toEqual(tarEnd());
+  });
+
+  it('stays one block for sizes of 8 GiB and more (GNU base-256), which the reader decodes', () => {
+    const size = 9 * 1024 ** 3 + 5;
+    const block = encodeFileHeaderBlock({ name: 'big/layer.tar', type: 'file', size });
+    expect(block.length).toBe(512);
+    expect(block[124]).toBe(0x80);
+    expect(decodeHeader(block, 0)).toMatchObject({ name: 'big/layer.tar', size });
+  });
+
+  it('refuses what needs an extended header', () => {
+    expect(() => encodeFileHeaderBlock({ name: 'x'.repeat(101), type: 'file', size: 1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_TAR_INVALID_ENTRY' }),
+    );
+    expect(() => encodeFileHeaderBlock({ name: 'é', type: 'file', size: 1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_TAR_INVALID_ENTRY' }),
+    );
   });
 });

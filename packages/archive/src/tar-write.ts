@@ -145,6 +145,39 @@ export async function* writeTar(
   for (const chunk of ready) yield chunk;
 }
 
+/**
+ * The header of a regular file whose size is learned only after its content was written:
+ * always one 512-byte block, so a writer with a seekable output writes a placeholder
+ * (`size` 0), streams the content, then writes the block again over it with the real size.
+ * Otherwise the block {@link writeTar} writes, except that a size of 8 GiB or more is in
+ * GNU base-256 form (which Go's archive/tar, GNU tar and {@link readTar} read) rather
+ * than a PAX record.
+ *
+ * @throws {ArchiveError} `ERR_TAR_INVALID_ENTRY` for an entry that needs an extended
+ *   header (a name over 100 bytes or not ASCII, `pax` records, big ids) or is not a file.
+ */
+export function encodeFileHeaderBlock(entry: Omit<TarEntryInput, 'content'> & { size: number }): Uint8Array {
+  const prepared = prepareEntry({ ...entry, size: 0 }, undefined);
+  if (prepared.type !== 'file' || prepared.pax !== undefined) {
+    throw invalidEntry(
+      entry.name,
+      'a header block of its own needs a file with a short ASCII name and no pax records',
+    );
+  }
+  const size = checkNumber(entry.size, 'size', Number.MAX_SAFE_INTEGER, 0);
+  return encodeHeader({ ...prepared.fields, size });
+}
+
+/** The zero bytes that follow a file's content of `size` bytes, up to the next 512-byte block. */
+export function tarPadding(size: number): Uint8Array {
+  return new Uint8Array((BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE);
+}
+
+/** The two zero blocks that end a tar archive. */
+export function tarEnd(): Uint8Array {
+  return new Uint8Array(END_OF_ARCHIVE_SIZE);
+}
+
 // Encodes the extended header (if any) and the header block, into the output buffer
 // when they fit; returns the chunks ready to go out.
 function writeHeaders(entry: PreparedEntry, output: OutputBuffer): Uint8Array[] {

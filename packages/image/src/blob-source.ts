@@ -13,6 +13,12 @@ export interface OpenBlobOptions {
 export interface BlobSource {
   /** Opens a blob's bytes, or answers `undefined` when this source does not hold it. */
   openBlob(descriptor: Descriptor, options?: OpenBlobOptions): Promise<AsyncIterable<Uint8Array> | undefined>;
+  /**
+   * The path of a local file holding the blob's bytes (unverified), for sources that keep
+   * blobs as files: a destination that does too copies it without reading it through
+   * JavaScript (`ImageDestination.putBlobFile`), then verifies the copy.
+   */
+  fileOf?(descriptor: Descriptor): Promise<string | undefined>;
 }
 
 /** A blob source that holds nothing. */
@@ -40,7 +46,18 @@ export function memoryBlobSource(
 export function combineBlobSources(...sources: readonly BlobSource[]): BlobSource {
   const unique = [...new Set(sources)].filter((source) => source !== emptyBlobSource);
   if (unique.length === 1 && unique[0] !== undefined) return unique[0];
+  // Files only when every source keeps them: one without could hold the blob first.
+  const files = unique.every((source) => source.fileOf !== undefined) && {
+    async fileOf(descriptor: Descriptor) {
+      for (const source of unique) {
+        const path = await source.fileOf?.(descriptor);
+        if (path !== undefined) return path;
+      }
+      return undefined;
+    },
+  };
   return {
+    ...files,
     async openBlob(descriptor, options) {
       for (const source of unique) {
         const stream = await source.openBlob(descriptor, options);

@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { verifyStream } from '@stevedore/digest';
+import type { Descriptor } from '@stevedore/manifest';
 import type { BlobWriter } from './blob-sink.ts';
 import type { BlobSource } from './blob-source.ts';
 
@@ -44,28 +46,40 @@ export function fileBlobSource(
       const path = map.get(descriptor.digest);
       return path === undefined ? undefined : readFileChunks(path, options);
     },
+    async fileOf(descriptor) {
+      return map.get(descriptor.digest);
+    },
   };
 }
 
-/** Options for {@link createFileBlobWriter}. */
-export interface FileBlobWriterOptions {
-  /** Where the temporary file goes; the same filesystem as the final names, so `rename` moves it. */
+/** Options for {@link createAtomicFileWriter}. */
+export interface AtomicFileWriterOptions {
+  /** Where the temporary file goes; the same filesystem as the final name, so `rename` moves it. */
   readonly temporaryDirectory: string;
-  /** The final path of a blob with this digest. */
-  readonly pathOf: (digest: string) => string;
   /** Flush the file to disk before it takes its final name (crash safety); default true. */
   readonly sync?: boolean;
   /** How many bytes may wait to be written before `write` waits; default 4 MiB. */
   readonly maxQueued?: number;
 }
 
+/** A file written under a temporary name and renamed whole, or removed. */
+export interface AtomicFileWriter {
+  /** Queues a chunk; waits only when `maxQueued` bytes are waiting. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Writes `bytes` over what was written at `position`, once the queue has drained. */
+  writeAt(position: number, bytes: Uint8Array): Promise<void>;
+  /** Flushes, closes and renames the file to `path` (its directory is created). */
+  commit(path: string): Promise<void>;
+  /** Stops and removes the temporary file. */
+  abort(): Promise<void>;
+}
+
 /**
- * A blob writer into a file: writes are queued (up to `maxQueued` bytes) so the producer
- * keeps working while the disk catches up; `commit` flushes, closes and renames the file
- * to its final name, so a blob is either whole under its name or not there at all.
- * The caller vouches for the digest it commits under (it hashed what it wrote).
+ * A file written to a temporary name: writes are queued (up to `maxQueued` bytes) so the
+ * producer keeps working while the disk catches up; `commit` flushes, closes and renames
+ * it, so the file is either whole under its name or not there at all.
  */
-export async function createFileBlobWriter(options: FileBlobWriterOptions): Promise<BlobWriter> {
+export async function createAtomicFileWriter(options: AtomicFileWriterOptions): Promise<AtomicFileWriter> {
   const temporary = join(options.temporaryDirectory, `.tmp-${randomUUID()}`);
   const handle = await open(temporary, 'wx');
   const maxQueued = options.maxQueued ?? 4 * 1024 * 1024;
@@ -92,15 +106,17 @@ export async function createFileBlobWriter(options: FileBlobWriterOptions): Prom
       });
       if (queued > maxQueued) await settle();
     },
-    async commit(digest) {
+    async writeAt(position, bytes) {
+      await settle();
+      await handle.write(bytes, 0, bytes.byteLength, position);
+    },
+    async commit(path) {
       try {
         await settle();
         if (options.sync !== false) await handle.sync();
         await handle.close();
-        const path = options.pathOf(digest);
         await mkdir(dirname(path), { recursive: true });
         await rename(temporary, path);
-        return fileBlobSource({ [digest]: path });
       } catch (error) {
         await handle.close().catch(() => {});
         await rm(temporary, { force: true });
@@ -113,4 +129,100 @@ export async function createFileBlobWriter(options: FileBlobWriterOptions): Prom
       await rm(temporary, { force: true });
     },
   };
+}
+
+/** Options for {@link createFileBlobWriter}. */
+export interface FileBlobWriterOptions extends AtomicFileWriterOptions {
+  /** The final path of a blob with this digest. */
+  readonly pathOf: (digest: string) => string;
+}
+
+/**
+ * A blob writer into a file ({@link createAtomicFileWriter}) that takes its final name
+ * from the digest at `commit`. The caller vouches for the digest it commits under (it
+ * hashed what it wrote).
+ */
+export async function createFileBlobWriter(options: FileBlobWriterOptions): Promise<BlobWriter> {
+  const file = await createAtomicFileWriter(options);
+  return {
+    write: (chunk) => file.write(chunk),
+    async commit(digest) {
+      const path = options.pathOf(digest);
+      await file.commit(path);
+      return fileBlobSource({ [digest]: path });
+    },
+    abort: () => file.abort(),
+  };
+}
+
+/** Options for {@link copyVerifiedFile}. */
+export interface CopyVerifiedFileOptions {
+  /** Where the copy is made before it takes its name: on the same filesystem as `to`. */
+  readonly temporaryDirectory: string;
+  readonly signal?: AbortSignal;
+  /** Called with the bytes of the copy verified so far. */
+  readonly onBytes?: (bytes: number) => void;
+}
+
+/**
+ * Copies a blob file to `to`, verifying the bytes against the descriptor's digest and size
+ * as they pass, then syncs the copy and renames it into place: nothing unverified ever
+ * has the final name. Reads go through a ring of four reused 1 MiB buffers while their
+ * writes are under way, so memory stays flat and small whatever the size, and hashing
+ * overlaps the disk.
+ *
+ * @throws {DigestError} `ERR_DIGEST_MISMATCH` / `ERR_SIZE_MISMATCH` when the file is not
+ *   the blob it should be (the copy is removed).
+ */
+export async function copyVerifiedFile(
+  from: string,
+  to: string,
+  descriptor: Descriptor,
+  options: CopyVerifiedFileOptions,
+): Promise<void> {
+  const temporary = join(options.temporaryDirectory, `.tmp-${randomUUID()}`);
+  const source = await open(from, 'r');
+  const ring = Array.from({ length: 4 }, () => new Uint8Array(1024 * 1024));
+  const writes: Array<Promise<unknown>> = ring.map(() => Promise.resolve());
+  try {
+    const target = await open(temporary, 'wx');
+    try {
+      // The next read into a buffer waits for that buffer's write to finish.
+      async function* chunks(): AsyncGenerator<Uint8Array> {
+        for (let index = 0, position = 0; ; index++) {
+          options.signal?.throwIfAborted();
+          const slot = index % ring.length;
+          await writes[slot];
+          const buffer = ring[slot] as Uint8Array;
+          const { bytesRead } = await source.read(buffer, 0, buffer.length, position);
+          if (bytesRead === 0) return;
+          position += bytesRead;
+          yield buffer.subarray(0, bytesRead);
+        }
+      }
+      let position = 0;
+      let slot = 0;
+      const expected = { digest: descriptor.digest, size: descriptor.size };
+      for await (const chunk of verifyStream(chunks(), expected)) {
+        const write = target.write(chunk, 0, chunk.byteLength, position);
+        write.catch(() => {}); // observed by the next read into this buffer, or below
+        writes[slot] = write;
+        position += chunk.byteLength;
+        slot = (slot + 1) % ring.length;
+        options.onBytes?.(position);
+      }
+      await Promise.all(writes);
+      await target.sync();
+    } finally {
+      await Promise.allSettled(writes);
+      await target.close();
+    }
+    await mkdir(dirname(to), { recursive: true });
+    await rename(temporary, to);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  } finally {
+    await source.close();
+  }
 }

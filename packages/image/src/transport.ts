@@ -44,6 +44,16 @@ export interface ImageDestination {
     content: AsyncIterable<Uint8Array>,
     options?: TransportOptions,
   ): Promise<void>;
+  /**
+   * Stores a blob by copying a local file (for destinations that keep blobs as files;
+   * see `BlobSource.fileOf`): copied in the kernel where it can be, verified before it
+   * takes its name. `onBytes` reports the bytes verified so far.
+   */
+  putBlobFile?(
+    descriptor: Descriptor,
+    path: string,
+    options?: TransportOptions & { readonly onBytes?: (bytes: number) => void },
+  ): Promise<void>;
   /** Stores a manifest's exact bytes under `descriptor.digest`, and under a tag when given. */
   putManifest(descriptor: Descriptor, manifest: ManifestBytes, options?: PutManifestOptions): Promise<void>;
   /** Makes what was written visible (an index.json, a tag) atomically. */

@@ -59,6 +59,16 @@ export async function writeImageNode(
         onProgress?.({ descriptor, state: 'skipped', bytes: 0 });
         return;
       }
+      // File to file: the destination copies in the kernel and verifies the copy.
+      const file = destination.putBlobFile && (await blobs.fileOf?.(descriptor));
+      if (file && destination.putBlobFile) {
+        onProgress?.({ descriptor, state: 'started', bytes: 0 });
+        const onBytes =
+          onProgress && ((bytes: number) => onProgress({ descriptor, state: 'progress', bytes }));
+        await destination.putBlobFile(descriptor, file, { signal, ...(onBytes && { onBytes }) });
+        onProgress?.({ descriptor, state: 'done', bytes: descriptor.size });
+        return;
+      }
       // The destination verifies what it stores (ImageDestination's contract): hashing
       // here as well would read every byte's digest twice.
       const content = await blobs.openBlob(descriptor, { signal });

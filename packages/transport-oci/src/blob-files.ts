@@ -19,5 +19,10 @@ export function blobFiles(pathOf: (descriptor: Descriptor) => string): BlobSourc
       const found = await stat(path).catch(() => undefined);
       return found?.isFile() ? readFileChunks(path, options) : undefined;
     },
+    async fileOf(descriptor) {
+      const path = pathOf(descriptor);
+      const found = await stat(path).catch(() => undefined);
+      return found?.isFile() ? path : undefined;
+    },
   };
 }

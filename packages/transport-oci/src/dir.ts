@@ -13,6 +13,7 @@ import {
   type TransferOptions,
   writeImageNode,
 } from '@stevedore/image';
+import { copyVerifiedFile } from '@stevedore/image/node';
 import { type Descriptor, parseManifest } from '@stevedore/manifest';
 import { blobFiles, hasBlobFile } from './blob-files.ts';
 import { TransportError } from './errors.ts';
@@ -68,6 +69,12 @@ export async function openDirDestination(root: string): Promise<ImageDestination
       const verified = verifyStream(content, { digest: descriptor.digest, size: descriptor.size });
       await writeFileAtomic(join(root, blobName(descriptor.digest)), verified, root);
       kept.add(blobName(descriptor.digest));
+    },
+    async putBlobFile(descriptor, file, options = {}) {
+      if (await hasBlob(descriptor)) return;
+      const name = blobName(descriptor.digest);
+      await copyVerifiedFile(file, join(root, name), descriptor, { ...options, temporaryDirectory: root });
+      kept.add(name);
     },
     async putManifest(descriptor, manifest) {
       await verifyBytes(manifest.bytes, descriptor);

@@ -2,12 +2,12 @@
 // makes one pass over the tar's headers to find where each file's bytes are, then reads
 // blobs by byte range: no temporary directory, nothing held in memory but the index of
 // names. Writing streams one tar; blobs go in as they come, index.json last.
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { type TarEntryInput, writeTar } from '@stevedore/archive';
 import { parseDigest, verifyBytes, verifyStream } from '@stevedore/digest';
 import { type ImageDestination, type ImageNode, writeImageNode } from '@stevedore/image';
+import { createAtomicFileWriter } from '@stevedore/image/node';
 import { type Descriptor, type ImageIndex, MediaTypes, serializeManifest } from '@stevedore/manifest';
 import {
   checkRefName,
@@ -83,12 +83,10 @@ export async function writeOciArchive(
  */
 export async function openOciArchiveDestination(path: string): Promise<ImageDestination> {
   await mkdir(dirname(path), { recursive: true });
-  const temporary = join(dirname(path), `.tmp-${randomUUID()}.tar`);
   const channel = new EntryChannel();
-  const handle = await open(temporary, 'wx');
+  const file = await createAtomicFileWriter({ temporaryDirectory: dirname(path) });
   const writing = (async () => {
-    for await (const chunk of writeTar(channel)) await handle.write(chunk);
-    await handle.sync();
+    for await (const chunk of writeTar(channel)) await file.write(chunk);
   })();
   writing.catch(() => {}); // observed by every put and by commit
   const written = new Set<string>();
@@ -143,16 +141,14 @@ export async function openOciArchiveDestination(path: string): Promise<ImageDest
       await add({ name: 'index.json', type: 'file', content: serializeManifest(index) });
       channel.close();
       await writing;
-      await handle.close();
-      await rename(temporary, path);
+      await file.commit(path);
       finished = true;
     },
     async close() {
       if (finished) return;
       channel.close(new Error('the archive was closed before commit'));
       await writing.catch(() => {});
-      await handle.close().catch(() => {});
-      await rm(temporary, { force: true });
+      await file.abort();
     },
   };
 }

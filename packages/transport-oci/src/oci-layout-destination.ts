@@ -2,7 +2,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { verifyBytes, verifyStream } from '@stevedore/digest';
 import type { BlobSink, ImageDestination } from '@stevedore/image';
-import { createFileBlobWriter } from '@stevedore/image/node';
+import { copyVerifiedFile, createFileBlobWriter } from '@stevedore/image/node';
 import { type Descriptor, type ImageIndex, MediaTypes, serializeManifest } from '@stevedore/manifest';
 import { hasBlobFile } from './blob-files.ts';
 import {
@@ -86,6 +86,13 @@ export async function openOciLayoutDestination(root: string): Promise<ImageDesti
         return;
       }
       await storeBlob(descriptor, content);
+    },
+    async putBlobFile(descriptor, file, options = {}) {
+      if (await hasBlob(descriptor)) return;
+      await copyVerifiedFile(file, blobPath(root, descriptor.digest), descriptor, {
+        ...options,
+        temporaryDirectory: root,
+      });
     },
     async putManifest(descriptor, manifest, options = {}) {
       const tag = options.tag === undefined ? undefined : checkRefName(options.tag);

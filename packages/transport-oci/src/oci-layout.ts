@@ -1,11 +1,11 @@
 // The OCI image layout (image-spec, image-layout.md): an `oci-layout` marker, an
 // `index.json` of entry points, and `blobs/<algorithm>/<encoded>`.
-import { randomUUID } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDigest } from '@stevedore/digest';
 import { excerpt } from '@stevedore/errors';
 import type { BlobSource } from '@stevedore/image';
+import { createAtomicFileWriter } from '@stevedore/image/node';
 import { type ImageIndex, MediaTypes, parseManifest } from '@stevedore/manifest';
 import { blobFiles } from './blob-files.ts';
 import { TransportError } from './errors.ts';
@@ -132,17 +132,13 @@ export async function writeFileAtomic(
   content: Uint8Array | AsyncIterable<Uint8Array>,
   dir: string,
 ) {
-  const temporary = join(dir, `.tmp-${randomUUID()}`);
-  const handle = await open(temporary, 'wx');
+  const file = await createAtomicFileWriter({ temporaryDirectory: dir });
   try {
-    if (content instanceof Uint8Array) await handle.writeFile(content);
-    else for await (const chunk of content) await handle.write(chunk);
-    await handle.sync();
-    await handle.close();
-    await rename(temporary, path);
+    if (content instanceof Uint8Array) await file.write(content);
+    else for await (const chunk of content) await file.write(chunk);
+    await file.commit(path);
   } catch (error) {
-    await handle.close().catch(() => {});
-    await rm(temporary, { force: true });
+    await file.abort();
     throw error;
   }
 }

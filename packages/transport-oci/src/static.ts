@@ -14,6 +14,7 @@ import {
   type TransferOptions,
   writeImageNode,
 } from '@stevedore/image';
+import { copyVerifiedFile } from '@stevedore/image/node';
 import { type Descriptor, parseManifest } from '@stevedore/manifest';
 import { blobFiles, hasBlobFile } from './blob-files.ts';
 import { TransportError } from './errors.ts';
@@ -102,6 +103,14 @@ export async function openStaticDestination(root: string, repository: string): P
         blobFile(descriptor.digest),
         verifyStream(content, { digest: descriptor.digest, size: descriptor.size }),
       );
+    },
+    async putBlobFile(descriptor, file, options = {}) {
+      types.set(`/v2/${name}/blobs/${descriptor.digest}`, 'application/octet-stream');
+      if (await hasBlob(descriptor)) return;
+      await copyVerifiedFile(file, blobFile(descriptor.digest), descriptor, {
+        ...options,
+        temporaryDirectory: root,
+      });
     },
     async putManifest(descriptor, manifest, options = {}) {
       await verifyBytes(manifest.bytes, descriptor);
