@@ -4,6 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { packedScript } from './packed.ts';
 import { BENCH_DATA, prepareTree } from './tree.ts';
 
 const here = new URL('.', import.meta.url).pathname;
@@ -41,7 +42,7 @@ function shell(name: string, pipeline: string, output: string): Result {
 function ours(compression: string, tree: string): Result {
   const layout = join(data, `layout-${compression}`);
   rmSync(layout, { recursive: true, force: true });
-  const child = spawnSync(process.execPath, [join(here, 'build-once.ts'), tree, layout, compression], {
+  const child = spawnSync(process.execPath, [onceScript, tree, layout, compression], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -56,6 +57,10 @@ function ours(compression: string, tree: string): Result {
   };
 }
 
+// Ours runs from the packed packages, as a user's program would (SOURCES=1: from the sources).
+const onceScript = process.env.SOURCES
+  ? join(here, 'build-once.ts')
+  : packedScript(join(here, 'build-once.ts'));
 const tree = prepareTree();
 const bytes = treeBytes(tree);
 const files = Number(execFileSync('sh', ['-c', `find ${tree} -type f | wc -l`], { encoding: 'utf8' }));

@@ -59,6 +59,9 @@ describe('copy moves blobs with bounded concurrency and reports progress', () =>
       concurrency: 2,
       onProgress: (event) => events.push(event),
     });
+    // Every blob read back and verified: buffers reused along the way held the right bytes.
+    const back = await copy(destinations[kind](join(root, 'out')), `oci:${join(root, 'back')}:v1`);
+    if (kind !== 'docker-archive') expect(back.digest).toBe(image.manifest.digest.toString());
     const layers = image.manifest.json.layers;
     for (const layer of layers) {
       const mine = events.filter((event) => event.descriptor.digest === layer.digest);

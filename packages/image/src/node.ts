@@ -66,6 +66,8 @@ export interface AtomicFileWriterOptions {
 export interface AtomicFileWriter {
   /** Queues a chunk; waits only when `maxQueued` bytes are waiting. */
   write(chunk: Uint8Array): Promise<void>;
+  /** Resolves when every chunk given so far is written. */
+  flush(): Promise<void>;
   /** Writes `bytes` over what was written at `position`, once the queue has drained. */
   writeAt(position: number, bytes: Uint8Array): Promise<void>;
   /** Flushes, closes and renames the file to `path` (its directory is created). */
@@ -106,6 +108,7 @@ export async function createAtomicFileWriter(options: AtomicFileWriterOptions): 
       });
       if (queued > maxQueued) await settle();
     },
+    flush: settle,
     async writeAt(position, bytes) {
       await settle();
       await handle.write(bytes, 0, bytes.byteLength, position);
@@ -164,12 +167,64 @@ export interface CopyVerifiedFileOptions {
   readonly onBytes?: (bytes: number) => void;
 }
 
+/** Options for {@link readFileReusing}. */
+export interface ReadFileReusingOptions {
+  /** How many buffers of `chunkSize` bytes take turns (default 4). */
+  readonly buffers?: number;
+  /** Bytes per buffer (default 1 MiB). */
+  readonly chunkSize?: number;
+  /**
+   * Resolves when the consumer is done with the chunk last read into buffer `slot` (its
+   * write finished): that buffer is read into again only then.
+   */
+  readonly release: (slot: number) => Promise<unknown>;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A file's bytes through a few buffers that take turns, the next read under way while the
+ * consumer works on the current chunk: no allocation per chunk, so memory stays flat and
+ * the garbage collector idle however big the file. A chunk (yielded with its `slot`) is
+ * valid until `release(slot)` has resolved and its buffer is read into again: only for
+ * consumers that are done with each chunk when they say so, such as a writer.
+ */
+export async function* readFileReusing(
+  path: string,
+  options: ReadFileReusingOptions,
+): AsyncGenerator<{ chunk: Uint8Array; slot: number }> {
+  const size = options.chunkSize ?? 1024 * 1024;
+  const ring = Array.from({ length: options.buffers ?? 4 }, () => new Uint8Array(size));
+  const handle = await open(path, 'r');
+  let position = 0;
+  const read = async (index: number) => {
+    const slot = index % ring.length;
+    await options.release(slot);
+    options.signal?.throwIfAborted();
+    const buffer = ring[slot] as Uint8Array;
+    const { bytesRead } = await handle.read(buffer, 0, size, position);
+    position += bytesRead;
+    return { chunk: buffer.subarray(0, bytesRead), slot };
+  };
+  let next = read(0);
+  try {
+    for (let index = 1; ; index++) {
+      const current = await next;
+      if (current.chunk.byteLength === 0) return;
+      next = read(index); // read ahead while the consumer works
+      next.catch(() => {}); // observed on the next turn
+      yield current;
+    }
+  } finally {
+    await next.catch(() => {});
+    await handle.close();
+  }
+}
+
 /**
  * Copies a blob file to `to`, verifying the bytes against the descriptor's digest and size
  * as they pass, then syncs the copy and renames it into place: nothing unverified ever
- * has the final name. Reads go through a ring of four reused 1 MiB buffers while their
- * writes are under way, so memory stays flat and small whatever the size, and hashing
- * overlaps the disk.
+ * has the final name. Reads go through {@link readFileReusing}, each chunk written at its
+ * position while the next is read and hashed, so memory stays flat whatever the size.
  *
  * @throws {DigestError} `ERR_DIGEST_MISMATCH` / `ERR_SIZE_MISMATCH` when the file is not
  *   the blob it should be (the copy is removed).
@@ -181,40 +236,34 @@ export async function copyVerifiedFile(
   options: CopyVerifiedFileOptions,
 ): Promise<void> {
   const temporary = join(options.temporaryDirectory, `.tmp-${randomUUID()}`);
-  const source = await open(from, 'r');
-  const ring = Array.from({ length: 4 }, () => new Uint8Array(1024 * 1024));
-  const writes: Array<Promise<unknown>> = ring.map(() => Promise.resolve());
+  const writes = new Map<number, Promise<unknown>>();
   try {
     const target = await open(temporary, 'wx');
     try {
-      // The next read into a buffer waits for that buffer's write to finish.
-      async function* chunks(): AsyncGenerator<Uint8Array> {
-        for (let index = 0, position = 0; ; index++) {
-          options.signal?.throwIfAborted();
-          const slot = index % ring.length;
-          await writes[slot];
-          const buffer = ring[slot] as Uint8Array;
-          const { bytesRead } = await source.read(buffer, 0, buffer.length, position);
-          if (bytesRead === 0) return;
-          position += bytesRead;
-          yield buffer.subarray(0, bytesRead);
+      const slots: number[] = [];
+      const chunks = async function* () {
+        const ring = readFileReusing(from, {
+          release: async (slot) => writes.get(slot),
+          ...(options.signal && { signal: options.signal }),
+        });
+        for await (const { chunk, slot } of ring) {
+          slots.push(slot);
+          yield chunk;
         }
-      }
+      };
       let position = 0;
-      let slot = 0;
       const expected = { digest: descriptor.digest, size: descriptor.size };
       for await (const chunk of verifyStream(chunks(), expected)) {
         const write = target.write(chunk, 0, chunk.byteLength, position);
-        write.catch(() => {}); // observed by the next read into this buffer, or below
-        writes[slot] = write;
+        write.catch(() => {}); // observed before its buffer is read into again, or below
+        writes.set(slots.shift() ?? 0, write);
         position += chunk.byteLength;
-        slot = (slot + 1) % ring.length;
         options.onBytes?.(position);
       }
-      await Promise.all(writes);
+      await Promise.all(writes.values());
       await target.sync();
     } finally {
-      await Promise.allSettled(writes);
+      await Promise.allSettled(writes.values());
       await target.close();
     }
     await mkdir(dirname(to), { recursive: true });
@@ -222,7 +271,5 @@ export async function copyVerifiedFile(
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
-  } finally {
-    await source.close();
   }
 }

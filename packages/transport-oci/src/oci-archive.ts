@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { type TarEntryInput, writeTar } from '@stevedore/archive';
 import { parseDigest, verifyBytes, verifyStream } from '@stevedore/digest';
 import { type ImageDestination, type ImageNode, writeImageNode } from '@stevedore/image';
-import { createAtomicFileWriter } from '@stevedore/image/node';
+import { createAtomicFileWriter, readFileReusing } from '@stevedore/image/node';
 import { type Descriptor, type ImageIndex, MediaTypes, serializeManifest } from '@stevedore/manifest';
 import {
   checkRefName,
@@ -121,6 +121,25 @@ export async function openOciArchiveDestination(path: string): Promise<ImageDest
     },
     async putBlob(descriptor, content) {
       if (!written.has(descriptor.digest)) await addBlob(descriptor, content);
+    },
+    async putBlobFile(descriptor, path, options = {}) {
+      if (written.has(descriptor.digest)) return;
+      // A buffer is read into again once the archive has written what it held.
+      const ring = readFileReusing(path, {
+        release: () => file.flush(),
+        ...(options.signal && { signal: options.signal }),
+      });
+      await addBlob(
+        descriptor,
+        (async function* () {
+          let bytes = 0;
+          for await (const { chunk } of ring) {
+            yield chunk;
+            bytes += chunk.byteLength;
+            options.onBytes?.(bytes);
+          }
+        })(),
+      );
     },
     async putManifest(descriptor, manifest, options = {}) {
       const tag = options.tag === undefined ? undefined : checkRefName(options.tag);
