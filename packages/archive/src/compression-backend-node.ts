@@ -22,6 +22,10 @@ const MiB = 1024 * 1024;
 // Output buffer of the streaming decoders. Node's default of 16 KiB costs a threadpool
 // round trip per 16 KiB, about half of gunzip's speed.
 const decodeChunkSize = MiB;
+// Decoded bytes the decoder may run ahead of its consumer: it keeps inflating on the
+// threadpool while the main thread hashes and writes (about 10 % faster than one chunk).
+const decodeAhead = 4 * MiB;
+const decoderOptions = { chunkSize: decodeChunkSize, readableHighWaterMark: decodeAhead };
 
 const deflateRawAsync = promisify<Uint8Array, ZlibOptions, Uint8Array>(deflateRaw);
 const zstdCompressAsync = promisify<Uint8Array, ZstdOptions, Uint8Array>(zstdCompress);
@@ -59,13 +63,13 @@ export const compressionBackend: CompressionBackend = {
 
   gunzip(chunks) {
     // Node's gunzip reads concatenated members and skips zero padding after the last.
-    return transform(createGunzip({ chunkSize: decodeChunkSize }), chunks);
+    return transform(createGunzip(decoderOptions), chunks);
   },
 
   unzstd(chunks) {
     // Writes never cross a frame boundary: node:zlib drops the frames after the first
     // of a single write (nodejs/node#64741).
-    return transform(createZstdDecompress({ chunkSize: decodeChunkSize }), pieces(chunks));
+    return transform(createZstdDecompress(decoderOptions), pieces(chunks));
   },
 };
 
