@@ -1,0 +1,15 @@
+export {
+  type ReferencePart,
+  RegistryError,
+  type RegistryErrorCode,
+  type RegistryErrorDetails,
+} from './errors.ts';
+export {
+  DOCKER_HUB,
+  DOCKER_HUB_API_HOST,
+  type FormatReferenceOptions,
+  formatReference,
+  parseReference,
+  type Reference,
+  registryApiHost,
+} from './reference.ts';
