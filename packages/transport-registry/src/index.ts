@@ -1,4 +1,11 @@
 export {
+  type Challenge,
+  mergeScopes,
+  parseChallenges,
+  parseScopes,
+  type Scope,
+} from './challenge.ts';
+export {
   type ReferencePart,
   RegistryError,
   type RegistryErrorCode,
