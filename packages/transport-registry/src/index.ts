@@ -5,6 +5,7 @@ export {
   parseScopes,
   type Scope,
 } from './challenge.ts';
+export { RegistryClient, type RegistryClientOptions, type RequestOptions } from './client.ts';
 export { type Credentials, type FindCredentialsOptions, findCredentials } from './credentials.ts';
 export {
   type ReferencePart,

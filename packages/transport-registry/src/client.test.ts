@@ -1,0 +1,195 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RegistryClient } from './index.ts';
+
+const manifest = new TextEncoder().encode(
+  '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}',
+);
+const manifestDigest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
+const blob = new TextEncoder().encode('layer bytes');
+const blobDigest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
+
+type Handler = (request: IncomingMessage, response: ServerResponse, url: URL) => void;
+const servers: Server[] = [];
+const clients: RegistryClient[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) await client.close();
+  for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
+});
+
+async function serve(handler: Handler): Promise<string> {
+  const server = createServer((request, response) =>
+    handler(request, response, new URL(request.url ?? '/', 'http://x')),
+  );
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function client(options: ConstructorParameters<typeof RegistryClient>[0] = {}) {
+  const made = new RegistryClient({ credentials: async () => undefined, ...options });
+  clients.push(made);
+  return made;
+}
+
+function sendManifest(response: ServerResponse, bytes = manifest) {
+  response.writeHead(200, {
+    'content-type': 'application/vnd.oci.image.manifest.v1+json',
+    'docker-content-digest': manifestDigest,
+    'content-length': bytes.length,
+  });
+  response.end(bytes);
+}
+
+describe('RegistryClient', () => {
+  it('gets a Bearer token for the pull scope, caches it, and reads manifests, blobs and tags', async () => {
+    const tokenRequests: string[] = [];
+    let registry = '';
+    registry = await serve((request, response, url) => {
+      if (url.pathname === '/token') {
+        tokenRequests.push(url.search);
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ token: 'T1', expires_in: 300 }));
+        return;
+      }
+      if (request.headers.authorization !== 'Bearer T1') {
+        response.writeHead(401, {
+          'www-authenticate': `Bearer realm="http://${registry}/token",service="test",scope="repository:team/app:pull"`,
+          'content-type': 'application/json',
+        });
+        response.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+        return;
+      }
+      if (url.pathname === '/v2/team/app/manifests/v1') return sendManifest(response);
+      if (url.pathname === `/v2/team/app/blobs/${blobDigest}`) {
+        response.writeHead(200);
+        response.end(blob);
+        return;
+      }
+      if (url.pathname === '/v2/team/app/tags/list') {
+        const last = url.searchParams.get('last');
+        const page = last === null ? ['a', 'b'] : ['c'];
+        response.writeHead(200, {
+          'content-type': 'application/json',
+          ...(last === null ? { link: '</v2/team/app/tags/list?last=b&n=2>; rel="next"' } : {}),
+        });
+        response.end(JSON.stringify({ name: 'team/app', tags: page }));
+        return;
+      }
+      response.writeHead(404, { 'content-type': 'application/json' });
+      response.end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}');
+    });
+    const registryClient = client();
+    const got = await registryClient.getManifest(`${registry}/team/app:v1`);
+    expect(got).toEqual({
+      bytes: manifest,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: manifestDigest,
+    });
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of await registryClient.getBlob(`${registry}/team/app`, {
+      mediaType: 'x',
+      digest: blobDigest,
+      size: blob.length,
+    }))
+      chunks.push(chunk);
+    expect(Buffer.concat(chunks).toString()).toBe('layer bytes');
+    expect(await registryClient.listTags(`${registry}/team/app`, { pageSize: 2 })).toEqual(['a', 'b', 'c']);
+    expect(tokenRequests).toEqual(['?service=test&scope=repository%3Ateam%2Fapp%3Apull']); // once, then cached
+    await expect(registryClient.getManifest(`${registry}/team/app:nope`)).rejects.toMatchObject({
+      code: 'ERR_REGISTRY_RESPONSE',
+      status: 404,
+      registryCode: 'MANIFEST_UNKNOWN',
+    });
+    expect(await registryClient.headManifest(`${registry}/team/app:nope`)).toBeUndefined();
+  });
+
+  it('answers Basic challenges with the credentials, and names the registry on a 401 without them', async () => {
+    const registry = await serve((request, response, url) => {
+      if (request.headers.authorization !== `Basic ${Buffer.from('me:pw').toString('base64')}`) {
+        response.writeHead(401, { 'www-authenticate': 'Basic realm="Registry"' });
+        response.end();
+        return;
+      }
+      if (url.pathname === '/v2/app/manifests/v1') return sendManifest(response);
+      response.writeHead(404);
+      response.end();
+    });
+    const withCredentials = client({ credentials: async () => ({ username: 'me', password: 'pw' }) });
+    expect((await withCredentials.getManifest(`${registry}/app:v1`)).digest).toBe(manifestDigest);
+    await expect(client().getManifest(`${registry}/app:v1`)).rejects.toMatchObject({
+      code: 'ERR_REGISTRY_RESPONSE',
+      status: 401,
+      message: expect.stringContaining('log in'),
+    });
+  });
+
+  it('retries a refused login anonymously, as docker does on a pull', async () => {
+    let registry = '';
+    registry = await serve((request, response, url) => {
+      if (url.pathname === '/token') {
+        const refused = request.headers.authorization !== undefined;
+        response.writeHead(refused ? 401 : 200, { 'content-type': 'application/json' });
+        response.end(refused ? '{}' : '{"access_token":"anonymous"}');
+        return;
+      }
+      if (request.headers.authorization !== 'Bearer anonymous') {
+        response.writeHead(401, { 'www-authenticate': `Bearer realm="http://${registry}/token"` });
+        response.end();
+        return;
+      }
+      sendManifest(response);
+    });
+    const stale = client({ credentials: async () => ({ username: 'old', password: 'wrong' }) });
+    expect((await stale.getManifest(`${registry}/library/app:v1`)).digest).toBe(manifestDigest);
+  });
+
+  it('follows blob redirects to another origin without the Authorization header', async () => {
+    const seen: Array<string | undefined> = [];
+    const storage = await serve((request, response) => {
+      seen.push(request.headers.authorization);
+      response.writeHead(200);
+      response.end(blob);
+    });
+    const registry = await serve((request, response) => {
+      if (request.headers.authorization === undefined) {
+        response.writeHead(401, { 'www-authenticate': 'Basic realm="r"' });
+        response.end();
+        return;
+      }
+      response.writeHead(307, { location: `http://${storage}/bucket/object?signature=s` });
+      response.end();
+    });
+    const registryClient = client({ credentials: async () => ({ username: 'u', password: 'p' }) });
+    const stream = await registryClient.getBlob(`${registry}/app`, {
+      mediaType: 'x',
+      digest: blobDigest,
+      size: blob.length,
+    });
+    let text = '';
+    for await (const chunk of stream) text += Buffer.from(chunk).toString();
+    expect(text).toBe('layer bytes');
+    expect(seen).toEqual([undefined]);
+  });
+
+  it('refuses a manifest whose bytes are not the digest the registry states', async () => {
+    const registry = await serve((_request, response) =>
+      sendManifest(response, new TextEncoder().encode('{"other":1}')),
+    );
+    await expect(client().getManifest(`${registry}/app:v1`)).rejects.toMatchObject({
+      code: 'ERR_DIGEST_MISMATCH',
+    });
+  });
+
+  it('uses HTTPS except for loopback and registries marked insecure', () => {
+    const registryClient = client({ insecure: ['registry.lan:5000'] });
+    expect(registryClient.baseUrl('docker.io')).toBe('https://registry-1.docker.io');
+    expect(registryClient.baseUrl('ghcr.io')).toBe('https://ghcr.io');
+    expect(registryClient.baseUrl('localhost:5000')).toBe('http://localhost:5000');
+    expect(registryClient.baseUrl('127.0.0.2:80')).toBe('http://127.0.0.2:80');
+    expect(registryClient.baseUrl('[::1]:5000')).toBe('http://[::1]:5000');
+    expect(registryClient.baseUrl('registry.lan:5000')).toBe('http://registry.lan:5000');
+  });
+});

@@ -1,0 +1,406 @@
+// The distribution-spec client: HTTP through undici (a keep-alive pool per registry),
+// challenge-driven auth (Basic, and Bearer tokens from the registry's token service with
+// the scopes each request needs, cached until they expire), and the read operations:
+// manifests, blobs, tags.
+import type { Readable } from 'node:stream';
+import { computeDigest, verifyBytes, verifyStream } from '@stevedore/digest';
+import type { ManifestBytes } from '@stevedore/image';
+import { type Descriptor, MediaTypes } from '@stevedore/manifest';
+import { Agent, type Dispatcher } from 'undici';
+import { type Challenge, mergeScopes, parseChallenges, type Scope } from './challenge.ts';
+import { type Credentials, findCredentials } from './credentials.ts';
+import { RegistryError } from './errors.ts';
+import { formatReference, parseReference, type Reference, registryApiHost } from './reference.ts';
+
+/** Options for {@link RegistryClient}. */
+export interface RegistryClientOptions {
+  /**
+   * Credentials per registry; by default the stored ones ({@link findCredentials}).
+   * Answer `undefined` for anonymous access.
+   */
+  readonly credentials?: (registry: string, repository: string) => Promise<Credentials | undefined>;
+  /** Registries reached over plain HTTP besides `localhost` and 127.0.0.0/8 (as docker does). */
+  readonly insecure?: readonly string[];
+  /** Extra certificate authorities (PEM) for HTTPS. */
+  readonly ca?: string | readonly string[];
+  readonly userAgent?: string;
+}
+
+/** Options of each call. */
+export interface RequestOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** Every manifest media type Stevedore reads, for `Accept`. */
+const MANIFEST_ACCEPT = [
+  MediaTypes.OciManifest,
+  MediaTypes.OciIndex,
+  MediaTypes.DockerManifest,
+  MediaTypes.DockerManifestList,
+  MediaTypes.DockerSchema1SignedManifest,
+  MediaTypes.DockerSchema1Manifest,
+].join(', ');
+const MAX_MANIFEST = 4 * 1024 * 1024;
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Dispatcher.ResponseData['body'];
+}
+
+/**
+ * A client for OCI distribution registries.
+ *
+ * @example
+ * ```ts
+ * const client = new RegistryClient();
+ * const { bytes, mediaType, digest } = await client.getManifest('alpine:3.19');
+ * const tags = await client.listTags('alpine');
+ * await client.close();
+ * ```
+ */
+export class RegistryClient {
+  readonly #agent: Agent;
+  readonly #options: RegistryClientOptions;
+  /** Authorization headers by registry and scopes. */
+  readonly #tokens = new Map<string, { header: string; expires: number }>();
+  /** The auth scheme each registry asked for last. */
+  readonly #challenges = new Map<string, Challenge>();
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.#options = options;
+    const ca =
+      options.ca === undefined ? {} : { ca: typeof options.ca === 'string' ? options.ca : [...options.ca] };
+    this.#agent = new Agent({ keepAliveTimeout: 30_000, connect: ca });
+  }
+
+  /** The base URL of a registry's API: HTTPS, or HTTP for loopback and insecure registries. */
+  baseUrl(registry: string): string {
+    const host = registryApiHost(registry);
+    const name = host.replace(/:\d+$/, '');
+    const plain =
+      name === 'localhost' ||
+      /^127\.\d+\.\d+\.\d+$/.test(name) ||
+      name === '[::1]' ||
+      (this.#options.insecure ?? []).includes(registry);
+    return `${plain ? 'http' : 'https'}://${host}`;
+  }
+
+  /**
+   * A manifest's exact bytes by tag or digest, checked against the digest asked for or
+   * the registry's `Docker-Content-Digest`.
+   * @throws {RegistryError} `ERR_REGISTRY_RESPONSE` (`MANIFEST_UNKNOWN`, `DENIED`, …);
+   *   `DigestError` when the bytes are not what the registry or the reference says.
+   */
+  async getManifest(
+    reference: string | Reference,
+    options: RequestOptions = {},
+  ): Promise<ManifestBytes & { readonly digest: string }> {
+    const ref = toReference(reference);
+    const answer = await this.#send(ref, 'GET', `manifests/${ref.digest ?? ref.tag ?? 'latest'}`, options, {
+      accept: MANIFEST_ACCEPT,
+    });
+    const bytes = await readLimited(answer, MAX_MANIFEST, ref);
+    const mediaType = header(answer, 'content-type')?.split(';')[0]?.trim() ?? '';
+    const stated = header(answer, 'docker-content-digest');
+    const digest = ref.digest ?? stated ?? (await computeDigest(bytes)).toString();
+    await verifyBytes(bytes, { digest });
+    if (stated !== undefined && stated !== digest) await verifyBytes(bytes, { digest: stated });
+    return { bytes, mediaType, digest };
+  }
+
+  /**
+   * What a registry holds under a tag or digest, without the body: the descriptor, or
+   * `undefined` when it has nothing there.
+   */
+  async headManifest(
+    reference: string | Reference,
+    options: RequestOptions = {},
+  ): Promise<Descriptor | undefined> {
+    const ref = toReference(reference);
+    const answer = await this.#send(
+      ref,
+      'HEAD',
+      `manifests/${ref.digest ?? ref.tag ?? 'latest'}`,
+      options,
+      {
+        accept: MANIFEST_ACCEPT,
+      },
+      [404],
+    );
+    await answer.body.dump();
+    if (answer.status === 404) return undefined;
+    const digest = header(answer, 'docker-content-digest') ?? ref.digest;
+    if (digest === undefined) return undefined;
+    return {
+      mediaType: header(answer, 'content-type')?.split(';')[0]?.trim() ?? '',
+      digest,
+      size: Number(header(answer, 'content-length') ?? -1),
+    };
+  }
+
+  /**
+   * A blob's bytes as a stream, verified against the descriptor as they come (redirects
+   * to object storage followed, without the registry's `Authorization`).
+   */
+  async getBlob(
+    repository: string | Reference,
+    descriptor: Descriptor,
+    options: RequestOptions = {},
+  ): Promise<AsyncIterable<Uint8Array>> {
+    const ref = toReference(repository);
+    const answer = await this.#send(ref, 'GET', `blobs/${descriptor.digest}`, options);
+    const size = descriptor.size < 0 ? undefined : descriptor.size;
+    return verifyStream(chunksOf(answer.body), { digest: descriptor.digest, size }, options);
+  }
+
+  /** Every tag of a repository, page after page (`Link` headers followed). */
+  async listTags(
+    repository: string | Reference,
+    options: RequestOptions & { pageSize?: number } = {},
+  ): Promise<string[]> {
+    const ref = toReference(repository);
+    const tags: string[] = [];
+    let path: string | undefined = `tags/list?n=${options.pageSize ?? 1000}`;
+    while (path !== undefined) {
+      const answer = await this.#send(ref, 'GET', path, options);
+      const page = JSON.parse(new TextDecoder().decode(await readLimited(answer, 16 * 1024 * 1024, ref))) as {
+        tags?: string[] | null;
+      };
+      tags.push(...(page.tags ?? []));
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(answer, 'link') ?? '')?.[1];
+      path = next === undefined ? undefined : next.replace(/^.*?\/v2\/.+?\/tags\/list/, 'tags/list');
+    }
+    return tags;
+  }
+
+  /** Closes the connection pools. */
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  // A request to `/v2/<repository>/<path>`, authorized as the registry asks, with the
+  // `pull` scope of the repository. Statuses in `accepted` (besides 2xx) are answered, not thrown.
+  async #send(
+    ref: Reference,
+    method: 'GET' | 'HEAD',
+    path: string,
+    options: RequestOptions,
+    headers: Record<string, string> = {},
+    accepted: readonly number[] = [],
+  ): Promise<Answer> {
+    const scopes: Scope[] = [{ type: 'repository', name: ref.repository, actions: ['pull'] }];
+    let url = `${this.baseUrl(ref.registry)}/v2/${ref.repository}/${path}`;
+    let authorization = this.#cachedAuthorization(ref.registry, scopes);
+    for (let attempt = 0; ; attempt++) {
+      const answer = await this.#request(
+        url,
+        method,
+        {
+          ...headers,
+          ...(authorization === undefined ? {} : { authorization }),
+        },
+        options,
+      );
+      if (
+        (answer.status === 307 || answer.status === 302 || answer.status === 301 || answer.status === 308) &&
+        attempt < 5
+      ) {
+        await answer.body.dump();
+        const location = new URL(header(answer, 'location') ?? '', url);
+        // Never send the registry's credentials to another origin (object storage).
+        if (location.origin !== new URL(url).origin) authorization = undefined;
+        url = location.toString();
+        continue;
+      }
+      if (answer.status === 401 && attempt === 0) {
+        await answer.body.dump();
+        authorization = await this.#authorize(
+          ref,
+          scopes,
+          parseChallenges(headerList(answer, 'www-authenticate')),
+          options,
+        );
+        if (authorization !== undefined) continue;
+      }
+      if (answer.status >= 200 && answer.status < 300) return answer;
+      if (accepted.includes(answer.status)) return answer;
+      throw await responseError(answer, method, url, ref);
+    }
+  }
+
+  async #request(
+    url: string,
+    method: string,
+    headers: Record<string, string>,
+    options: RequestOptions,
+  ): Promise<Answer> {
+    try {
+      const response = await this.#agent.request({
+        origin: new URL(url).origin,
+        path: new URL(url).pathname + new URL(url).search,
+        method,
+        headers: { 'user-agent': this.#options.userAgent ?? 'stevedore', ...headers },
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+      return { status: response.statusCode, headers: response.headers, body: response.body };
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      throw new RegistryError(
+        'ERR_REGISTRY_UNREACHABLE',
+        `${method} ${url} failed: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  #cachedAuthorization(registry: string, scopes: readonly Scope[]): string | undefined {
+    const challenge = this.#challenges.get(registry);
+    if (challenge === undefined) return undefined;
+    const cached = this.#tokens.get(`${registry} ${mergeScopes(scopes).join(' ')}`);
+    return cached !== undefined && cached.expires > Date.now() ? cached.header : undefined;
+  }
+
+  // Answers a challenge: Basic with the credentials, or a Bearer token from the realm for
+  // the scopes. Credentials the token service refuses are dropped for an anonymous token.
+  async #authorize(
+    ref: Reference,
+    scopes: readonly Scope[],
+    challenges: readonly Challenge[],
+    options: RequestOptions,
+  ): Promise<string | undefined> {
+    const credentials = await (
+      this.#options.credentials ?? ((registry, repository) => findCredentials(registry, repository))
+    )(ref.registry, ref.repository);
+    const bearer = challenges.find((challenge) => challenge.scheme === 'bearer');
+    const basic = challenges.find((challenge) => challenge.scheme === 'basic');
+    if (bearer === undefined) {
+      if (basic === undefined || credentials?.username === undefined) return undefined;
+      this.#challenges.set(ref.registry, basic);
+      const value = `Basic ${Buffer.from(`${credentials.username}:${credentials.password ?? ''}`).toString('base64')}`;
+      this.#tokens.set(`${ref.registry} ${mergeScopes(scopes).join(' ')}`, {
+        header: value,
+        expires: Number.POSITIVE_INFINITY,
+      });
+      return value;
+    }
+    this.#challenges.set(ref.registry, bearer);
+    const realm = bearer.params.realm;
+    if (realm === undefined) return undefined;
+    const url = new URL(realm);
+    if (bearer.params.service !== undefined) url.searchParams.set('service', bearer.params.service);
+    for (const scope of mergeScopes(scopes)) url.searchParams.append('scope', scope);
+    let answer = await this.#tokenRequest(url, credentials, options);
+    if ((answer.status === 401 || answer.status === 403) && credentials !== undefined) {
+      await answer.body.dump();
+      answer = await this.#tokenRequest(url, undefined, options); // as docker does on a pull
+    }
+    if (answer.status !== 200) throw await responseError(answer, 'GET', url.toString(), ref);
+    const body = JSON.parse(new TextDecoder().decode(await readLimited(answer, 1024 * 1024, ref))) as {
+      token?: string;
+      access_token?: string;
+      expires_in?: number;
+    };
+    const token = body.token ?? body.access_token;
+    if (token === undefined) {
+      throw new RegistryError(
+        'ERR_REGISTRY_UNREACHABLE',
+        `the token service ${url.origin} answered no token`,
+        {
+          reference: formatReference(ref),
+        },
+      );
+    }
+    const authorization = `Bearer ${token}`;
+    // Refreshed a little before it expires (60 s by default, as the token spec says).
+    const seconds = Math.max(60, body.expires_in ?? 60);
+    this.#tokens.set(`${ref.registry} ${mergeScopes(scopes).join(' ')}`, {
+      header: authorization,
+      expires: Date.now() + (seconds - 10) * 1000,
+    });
+    return authorization;
+  }
+
+  async #tokenRequest(
+    url: URL,
+    credentials: Credentials | undefined,
+    options: RequestOptions,
+  ): Promise<Answer> {
+    const headers: Record<string, string> = {};
+    if (credentials?.username !== undefined) {
+      headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password ?? ''}`).toString('base64')}`;
+    }
+    return this.#request(url.toString(), 'GET', headers, options);
+  }
+}
+
+function toReference(value: string | Reference): Reference {
+  return typeof value === 'string' ? parseReference(value) : value;
+}
+
+function header(answer: Answer, name: string): string | undefined {
+  const value = answer.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function headerList(answer: Answer, name: string): string {
+  const value = answer.headers[name];
+  return Array.isArray(value) ? value.join(', ') : (value ?? '');
+}
+
+async function* chunksOf(body: Readable | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+}
+
+async function readLimited(answer: Answer, limit: number, ref: Reference): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of chunksOf(answer.body)) {
+    size += chunk.byteLength;
+    if (size > limit) {
+      answer.body.destroy();
+      throw new RegistryError(
+        'ERR_REGISTRY_RESPONSE',
+        `the answer for ${formatReference(ref)} is over ${limit} bytes`,
+        {
+          reference: formatReference(ref),
+          status: answer.status,
+        },
+      );
+    }
+    parts.push(chunk);
+  }
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+async function responseError(
+  answer: Answer,
+  method: string,
+  url: string,
+  ref: Reference,
+): Promise<RegistryError> {
+  let registryCode: string | undefined;
+  let detail = '';
+  try {
+    const text = method === 'HEAD' ? '' : new TextDecoder().decode(await readLimited(answer, 64 * 1024, ref));
+    const parsed = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
+    registryCode = parsed.errors?.[0]?.code;
+    detail = parsed.errors?.map((error) => `${error.code}: ${error.message}`).join('; ') ?? '';
+  } catch {
+    await answer.body.dump().catch(() => {});
+  }
+  const hint = answer.status === 401 ? ' (log in with credentials for this registry)' : '';
+  return new RegistryError(
+    'ERR_REGISTRY_RESPONSE',
+    `${method} ${url}: ${answer.status}${detail === '' ? '' : ` ${detail}`}${hint}`,
+    {
+      reference: formatReference(ref),
+      status: answer.status,
+      ...(registryCode === undefined ? {} : { registryCode }),
+    },
+  );
+}
