@@ -26,6 +26,7 @@ import {
   writeOciLayout,
   writeStatic,
 } from '@stevedore/transport-oci';
+import { RegistryClient, readRegistry, writeRegistry } from '@stevedore/transport-registry';
 import { type Endpoint, parseEndpoint } from './endpoint.ts';
 import { CopyError } from './errors.ts';
 
@@ -49,10 +50,25 @@ export interface PlatformSelection {
  * default 4), `onProgress` per blob, and `signal` to abort (nothing half-written is left
  * under a digest).
  */
-export interface CopyOptions extends PlatformSelection, TransferOptions {}
+export interface CopyOptions extends PlatformSelection, TransferOptions, RegistryOption {}
+
+/** The client for `docker://` endpoints. */
+export interface RegistryOption {
+  /** By default one client shared by every call (stored credentials, keep-alive pools). */
+  readonly registry?: RegistryClient;
+}
+
+let sharedClient: RegistryClient | undefined;
+
+/** The registry client of `docker://` endpoints when the caller gives none. */
+export function registryClientOf(options: RegistryOption): RegistryClient {
+  if (options.registry !== undefined) return options.registry;
+  sharedClient ??= new RegistryClient();
+  return sharedClient;
+}
 
 /** Options for {@link readSource}. */
-export interface ReadSourceOptions {
+export interface ReadSourceOptions extends RegistryOption {
   /** The manifest format for a `docker-archive:` image, which stores none (default `docker`). */
   readonly format?: ImageFormat;
   readonly signal?: AbortSignal;
@@ -122,6 +138,8 @@ export async function readSource(source: CopySource, options: ReadSourceOptions 
       });
     case 'dir':
       return readDir(endpoint.path, signal);
+    case 'docker':
+      return readRegistry(endpoint.reference, registryClientOf(options), signal);
     case 'static':
       return readStatic(endpoint.path, {
         name: endpoint.name,
@@ -138,7 +156,7 @@ export async function readSource(source: CopySource, options: ReadSourceOptions 
 export async function writeEndpoint(
   destination: CopyDestination,
   node: ImageNode,
-  options: TransferOptions = {},
+  options: TransferOptions & RegistryOption = {},
 ): Promise<void> {
   const endpoint = toEndpoint(destination);
   const tag = 'tag' in endpoint && endpoint.tag !== undefined ? { tag: endpoint.tag } : {};
@@ -153,6 +171,10 @@ export async function writeEndpoint(
       return writeDir(endpoint.path, node, options);
     case 'static':
       return writeStatic(endpoint.path, node, { ...options, name: endpoint.name, ...tag });
+    case 'docker': {
+      const { registry: _registry, ...transfer } = options;
+      return writeRegistry(endpoint.reference, node, registryClientOf(options), transfer);
+    }
   }
 }
 

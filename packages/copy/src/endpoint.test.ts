@@ -11,6 +11,11 @@ describe('parseEndpoint', () => {
     ['dir:./out', { transport: 'dir', path: './out' }],
     ['static:./site:team/app:v1', { transport: 'static', path: './site', name: 'team/app', tag: 'v1' }],
     ['static:./site:app', { transport: 'static', path: './site', name: 'app' }],
+    ['docker://alpine', { transport: 'docker', reference: 'alpine' }],
+    [
+      `docker://localhost:5000/team/app:v1@sha256:${'a'.repeat(64)}`,
+      { transport: 'docker', reference: `localhost:5000/team/app:v1@sha256:${'a'.repeat(64)}` },
+    ],
   ])('%s', (text, endpoint) => {
     expect(parseEndpoint(text)).toEqual(endpoint);
     expect(formatEndpoint(parseEndpoint(text))).toBe(text);
@@ -23,7 +28,9 @@ describe('parseEndpoint', () => {
     ['dir:./a:b', /dir: takes a path only/],
     ['docker-archive:x.tar:@-1', /@INDEX/],
     ['static:./site', /repository name/],
-    ['docker://alpine', /not supported yet/],
+    ['docker:alpine', /starts with docker:\/\//],
+    ['docker://Alpine', /repository names must be lowercase/],
+    ['docker://app:-bad', /tag/],
   ])('refuses %s with ERR_ENDPOINT_INVALID naming the accepted forms', (text, reason) => {
     try {
       parseEndpoint(text);
@@ -31,7 +38,7 @@ describe('parseEndpoint', () => {
     } catch (error) {
       expect(CopyError.is(error, 'ERR_ENDPOINT_INVALID')).toBe(true);
       expect((error as CopyError).message).toMatch(reason);
-      expect((error as CopyError).message).toContain('accepted forms: oci:PATH[:TAG]');
+      expect((error as CopyError).message).toContain('accepted forms: docker://REFERENCE, oci:PATH[:TAG]');
       expect((error as CopyError).endpoint).toBe(text);
     }
   });

@@ -1,4 +1,5 @@
 import { excerpt } from '@stevedore/errors';
+import { parseReference } from '@stevedore/transport-registry';
 import { CopyError } from './errors.ts';
 
 /** Where an image is read or written: a transport and what names the image there. */
@@ -12,12 +13,15 @@ export type Endpoint =
       readonly index?: number;
     }
   | { readonly transport: 'dir'; readonly path: string }
-  | { readonly transport: 'static'; readonly path: string; readonly name: string; readonly tag?: string };
+  | { readonly transport: 'static'; readonly path: string; readonly name: string; readonly tag?: string }
+  /** A registry: `reference` as docker writes it (`alpine:3.19`, `localhost:5000/app@sha256:…`). */
+  | { readonly transport: 'docker'; readonly reference: string };
 
 /** The transports an endpoint string may start with. */
-export const TRANSPORTS = ['oci', 'oci-archive', 'docker-archive', 'dir', 'static'] as const;
+export const TRANSPORTS = ['docker', 'oci', 'oci-archive', 'docker-archive', 'dir', 'static'] as const;
 
 const FORMS = [
+  'docker://REFERENCE',
   'oci:PATH[:TAG]',
   'oci-archive:PATH[:TAG]',
   'docker-archive:PATH[:NAME:TAG|:@INDEX]',
@@ -25,21 +29,19 @@ const FORMS = [
   'static:PATH:NAME[:TAG]',
 ].join(', ');
 
-function invalid(text: string, reason: string): CopyError {
+function invalid(text: string, reason: string, cause?: unknown): CopyError {
   return new CopyError(
     'ERR_ENDPOINT_INVALID',
     `invalid endpoint ${excerpt(text)}: ${reason}; accepted forms: ${FORMS}`,
-    {
-      endpoint: text,
-    },
+    { endpoint: text, ...(cause === undefined ? {} : { cause }) },
   );
 }
 
 /**
  * Parses a transport-prefixed endpoint as skopeo writes them: `oci:./layout:v1`,
  * `oci-archive:img.tar:v1`, `docker-archive:img.tar:app:v1` or `docker-archive:img.tar:@0`,
- * `dir:./dir`, `static:./site:team/app:v1`. The path ends at the first `:` after it, as in
- * skopeo. (`docker://` comes with the registry transport.)
+ * `dir:./dir`, `static:./site:team/app:v1`, `docker://ghcr.io/team/app:v1`. The path ends
+ * at the first `:` after it, as in skopeo.
  *
  * @throws {CopyError} `ERR_ENDPOINT_INVALID` naming the accepted forms.
  */
@@ -74,8 +76,16 @@ export function parseEndpoint(text: string): Endpoint {
       const [name = '', staticTag] = reference.split(':');
       return { transport, path, name, ...(staticTag === undefined ? {} : { tag: staticTag }) };
     }
-    case 'docker':
-      throw invalid(text, 'registries (docker://) are not supported yet');
+    case 'docker': {
+      if (!rest.startsWith('//')) throw invalid(text, 'a registry endpoint starts with docker://');
+      const given = rest.slice(2);
+      try {
+        parseReference(given);
+      } catch (error) {
+        throw invalid(text, (error as Error).message, error);
+      }
+      return { transport, reference: given };
+    }
     default:
       throw invalid(text, `unknown transport ${excerpt(transport)}`);
   }
@@ -84,6 +94,8 @@ export function parseEndpoint(text: string): Endpoint {
 /** Formats an endpoint as the string {@link parseEndpoint} reads. */
 export function formatEndpoint(endpoint: Endpoint): string {
   switch (endpoint.transport) {
+    case 'docker':
+      return `docker://${endpoint.reference}`;
     case 'dir':
       return `dir:${endpoint.path}`;
     case 'static':

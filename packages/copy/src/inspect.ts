@@ -1,6 +1,12 @@
 import type { ImageNode } from '@stevedore/image';
 import type { ImageConfig, Manifest, Platform } from '@stevedore/manifest';
-import { type CopySource, type PlatformSelection, readSource, selectPlatforms } from './copy.ts';
+import {
+  type CopySource,
+  type PlatformSelection,
+  type RegistryOption,
+  readSource,
+  selectPlatforms,
+} from './copy.ts';
 
 /** What {@link inspect} tells about an image or index. */
 export interface Inspection {
@@ -17,7 +23,7 @@ export interface Inspection {
 }
 
 /** Options for {@link inspect}: without `platform`, an index is described as an index. */
-export interface InspectOptions extends Pick<PlatformSelection, 'platform'> {
+export interface InspectOptions extends Pick<PlatformSelection, 'platform'>, RegistryOption {
   readonly signal?: AbortSignal;
 }
 
@@ -33,8 +39,8 @@ export interface InspectOptions extends Pick<PlatformSelection, 'platform'> {
  * ```
  */
 export async function inspect(source: CopySource, options: InspectOptions = {}): Promise<Inspection> {
-  const signal = options.signal === undefined ? {} : { signal: options.signal };
-  const read = await readSource(source, signal);
+  const { platform: _platform, ...reading } = options;
+  const read = await readSource(source, reading);
   const node: ImageNode =
     options.platform === undefined ? read : await selectPlatforms(read, { platform: options.platform });
   return {

@@ -4,13 +4,15 @@ import {
   listOciLayoutTags,
   listStaticTags,
 } from '@stevedore/transport-oci';
+import { type RegistryOption, registryClientOf } from './copy.ts';
 import type { Endpoint } from './endpoint.ts';
 import { parseEndpoint } from './endpoint.ts';
 import { CopyError } from './errors.ts';
 
 /**
  * The tags an endpoint's store holds: a layout's or archive's `index.json` names, a
- * docker-archive's RepoTags, a static repository's `tags/list`. A tag in the endpoint is
+ * docker-archive's RepoTags, a static repository's `tags/list`, a registry repository's
+ * tags (every page). A tag in the endpoint is
  * ignored. `dir:` holds one untagged image.
  *
  * @throws {CopyError} `ERR_ENDPOINT_INVALID`, also for `dir:`; the transports' errors.
@@ -19,9 +21,11 @@ import { CopyError } from './errors.ts';
  * await listTags('oci:./layout'); // ['latest', 'v1']
  * ```
  */
-export async function listTags(endpoint: string | Endpoint): Promise<string[]> {
+export async function listTags(endpoint: string | Endpoint, options: RegistryOption = {}): Promise<string[]> {
   const parsed = typeof endpoint === 'string' ? parseEndpoint(endpoint) : endpoint;
   switch (parsed.transport) {
+    case 'docker':
+      return registryClientOf(options).listTags(parsed.reference);
     case 'oci':
       return listOciLayoutTags(parsed.path);
     case 'oci-archive':

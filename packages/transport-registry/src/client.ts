@@ -2,7 +2,7 @@
 // challenge-driven auth (Basic, and Bearer tokens from the registry's token service with
 // the scopes each request needs, cached until they expire), and the read operations:
 // manifests, blobs, tags.
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { computeDigest, verifyBytes, verifyStream } from '@stevedore/digest';
 import type { ManifestBytes } from '@stevedore/image';
 import { type Descriptor, MediaTypes } from '@stevedore/manifest';
@@ -41,6 +41,18 @@ const MANIFEST_ACCEPT = [
   MediaTypes.DockerSchema1Manifest,
 ].join(', ');
 const MAX_MANIFEST = 4 * 1024 * 1024;
+
+interface Call {
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Under `/v2/<repository>/`, or an absolute URL (an upload session's). */
+  readonly path: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: Uint8Array | AsyncIterable<Uint8Array>;
+  /** Needs the `push` scope besides `pull`. */
+  readonly push?: boolean;
+  /** Statuses answered rather than thrown. */
+  readonly accepted?: readonly number[];
+}
 
 interface Answer {
   readonly status: number;
@@ -97,9 +109,15 @@ export class RegistryClient {
     options: RequestOptions = {},
   ): Promise<ManifestBytes & { readonly digest: string }> {
     const ref = toReference(reference);
-    const answer = await this.#send(ref, 'GET', `manifests/${ref.digest ?? ref.tag ?? 'latest'}`, options, {
-      accept: MANIFEST_ACCEPT,
-    });
+    const answer = await this.#send(
+      ref,
+      {
+        method: 'GET',
+        path: `manifests/${ref.digest ?? ref.tag ?? 'latest'}`,
+        headers: { accept: MANIFEST_ACCEPT },
+      },
+      options,
+    );
     const bytes = await readLimited(answer, MAX_MANIFEST, ref);
     const mediaType = header(answer, 'content-type')?.split(';')[0]?.trim() ?? '';
     const stated = header(answer, 'docker-content-digest');
@@ -120,13 +138,13 @@ export class RegistryClient {
     const ref = toReference(reference);
     const answer = await this.#send(
       ref,
-      'HEAD',
-      `manifests/${ref.digest ?? ref.tag ?? 'latest'}`,
-      options,
       {
-        accept: MANIFEST_ACCEPT,
+        method: 'HEAD',
+        path: `manifests/${ref.digest ?? ref.tag ?? 'latest'}`,
+        headers: { accept: MANIFEST_ACCEPT },
+        accepted: [404],
       },
-      [404],
+      options,
     );
     await answer.body.dump();
     if (answer.status === 404) return undefined;
@@ -146,10 +164,12 @@ export class RegistryClient {
   async getBlob(
     repository: string | Reference,
     descriptor: Descriptor,
-    options: RequestOptions = {},
+    options: RequestOptions & { readonly verify?: boolean } = {},
   ): Promise<AsyncIterable<Uint8Array>> {
     const ref = toReference(repository);
-    const answer = await this.#send(ref, 'GET', `blobs/${descriptor.digest}`, options);
+    const answer = await this.#send(ref, { method: 'GET', path: `blobs/${descriptor.digest}` }, options);
+    // Unverified only for a caller that verifies (a destination: ImageDestination's contract).
+    if (options.verify === false) return chunksOf(answer.body);
     const size = descriptor.size < 0 ? undefined : descriptor.size;
     return verifyStream(chunksOf(answer.body), { digest: descriptor.digest, size }, options);
   }
@@ -163,7 +183,7 @@ export class RegistryClient {
     const tags: string[] = [];
     let path: string | undefined = `tags/list?n=${options.pageSize ?? 1000}`;
     while (path !== undefined) {
-      const answer = await this.#send(ref, 'GET', path, options);
+      const answer = await this.#send(ref, { method: 'GET', path }, options);
       const page = JSON.parse(new TextDecoder().decode(await readLimited(answer, 16 * 1024 * 1024, ref))) as {
         tags?: string[] | null;
       };
@@ -174,38 +194,115 @@ export class RegistryClient {
     return tags;
   }
 
+  /** Whether the repository holds a blob (HEAD), so a push can skip it. */
+  async hasBlob(
+    repository: string | Reference,
+    descriptor: Descriptor,
+    options: RequestOptions = {},
+  ): Promise<boolean> {
+    const ref = toReference(repository);
+    const answer = await this.#send(
+      ref,
+      { method: 'HEAD', path: `blobs/${descriptor.digest}`, accepted: [404], push: true },
+      options,
+    );
+    await answer.body.dump();
+    return answer.status !== 404;
+  }
+
+  /**
+   * Uploads a blob: a session is opened (POST, which also settles the auth for the push
+   * scope), then the bytes go in one streamed PUT with the digest, which the registry
+   * checks. A stream is sent as it comes, never held in memory.
+   * @throws {RegistryError} `ERR_REGISTRY_RESPONSE` (`DIGEST_INVALID`, `DENIED`, …).
+   */
+  async putBlob(
+    repository: string | Reference,
+    descriptor: Descriptor,
+    content: Uint8Array | AsyncIterable<Uint8Array>,
+    options: RequestOptions = {},
+  ): Promise<void> {
+    const ref = toReference(repository);
+    const opened = await this.#send(ref, { method: 'POST', path: 'blobs/uploads/', push: true }, options);
+    await opened.body.dump();
+    const location = header(opened, 'location');
+    if (location === undefined) {
+      throw new RegistryError(
+        'ERR_REGISTRY_RESPONSE',
+        `${formatReference(ref)}: the upload session has no Location`,
+        {
+          reference: formatReference(ref),
+          status: opened.status,
+        },
+      );
+    }
+    const url = new URL(location, `${this.baseUrl(ref.registry)}/`);
+    url.searchParams.set('digest', descriptor.digest);
+    const done = await this.#send(
+      ref,
+      {
+        method: 'PUT',
+        path: url.toString(),
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
+        body: content,
+        push: true,
+      },
+      options,
+    );
+    await done.body.dump();
+  }
+
+  /**
+   * Stores a manifest's exact bytes under a tag or digest (`reference.tag`, else its digest).
+   * @throws {RegistryError} `ERR_REGISTRY_RESPONSE` (`MANIFEST_INVALID`, `MANIFEST_BLOB_UNKNOWN`, …).
+   */
+  async putManifest(
+    reference: string | Reference,
+    manifest: ManifestBytes & { digest: string },
+    options: RequestOptions = {},
+  ): Promise<void> {
+    const ref = toReference(reference);
+    const answer = await this.#send(
+      ref,
+      {
+        method: 'PUT',
+        path: `manifests/${ref.tag ?? manifest.digest}`,
+        headers: { 'content-type': manifest.mediaType },
+        body: manifest.bytes,
+        push: true,
+      },
+      options,
+    );
+    await answer.body.dump();
+  }
+
   /** Closes the connection pools. */
   async close(): Promise<void> {
     await this.#agent.close();
   }
 
-  // A request to `/v2/<repository>/<path>`, authorized as the registry asks, with the
-  // `pull` scope of the repository. Statuses in `accepted` (besides 2xx) are answered, not thrown.
-  async #send(
-    ref: Reference,
-    method: 'GET' | 'HEAD',
-    path: string,
-    options: RequestOptions,
-    headers: Record<string, string> = {},
-    accepted: readonly number[] = [],
-  ): Promise<Answer> {
-    const scopes: Scope[] = [{ type: 'repository', name: ref.repository, actions: ['pull'] }];
-    let url = `${this.baseUrl(ref.registry)}/v2/${ref.repository}/${path}`;
+  // A request to `/v2/<repository>/<path>` (or to an absolute upload URL), authorized as
+  // the registry asks for the repository's `pull` (or `pull,push`) scope. Redirects are
+  // followed; statuses in `accepted` (besides 2xx) are answered, not thrown. A body given
+  // as a stream cannot be sent twice: such calls come after one that settled the auth.
+  async #send(ref: Reference, call: Call, options: RequestOptions): Promise<Answer> {
+    const scopes: Scope[] = [
+      { type: 'repository', name: ref.repository, actions: call.push === true ? ['pull', 'push'] : ['pull'] },
+    ];
+    let url = /^https?:\/\//.test(call.path)
+      ? call.path
+      : `${this.baseUrl(ref.registry)}/v2/${ref.repository}/${call.path}`;
     let authorization = this.#cachedAuthorization(ref.registry, scopes);
+    const replayable = call.body === undefined || call.body instanceof Uint8Array;
     for (let attempt = 0; ; attempt++) {
       const answer = await this.#request(
         url,
-        method,
-        {
-          ...headers,
-          ...(authorization === undefined ? {} : { authorization }),
-        },
+        call.method,
+        { ...call.headers, ...(authorization === undefined ? {} : { authorization }) },
+        call.body,
         options,
       );
-      if (
-        (answer.status === 307 || answer.status === 302 || answer.status === 301 || answer.status === 308) &&
-        attempt < 5
-      ) {
+      if ([301, 302, 303, 307, 308].includes(answer.status) && attempt < 5 && replayable) {
         await answer.body.dump();
         const location = new URL(header(answer, 'location') ?? '', url);
         // Never send the registry's credentials to another origin (object storage).
@@ -213,19 +310,15 @@ export class RegistryClient {
         url = location.toString();
         continue;
       }
-      if (answer.status === 401 && attempt === 0) {
+      if (answer.status === 401 && attempt === 0 && replayable) {
         await answer.body.dump();
-        authorization = await this.#authorize(
-          ref,
-          scopes,
-          parseChallenges(headerList(answer, 'www-authenticate')),
-          options,
-        );
+        const challenges = parseChallenges(headerList(answer, 'www-authenticate'));
+        authorization = await this.#authorize(ref, scopes, challenges, options, call.push === true);
         if (authorization !== undefined) continue;
       }
       if (answer.status >= 200 && answer.status < 300) return answer;
-      if (accepted.includes(answer.status)) return answer;
-      throw await responseError(answer, method, url, ref);
+      if (call.accepted?.includes(answer.status)) return answer;
+      throw await responseError(answer, call.method, url, ref);
     }
   }
 
@@ -233,6 +326,7 @@ export class RegistryClient {
     url: string,
     method: string,
     headers: Record<string, string>,
+    body: Uint8Array | AsyncIterable<Uint8Array> | undefined,
     options: RequestOptions,
   ): Promise<Answer> {
     try {
@@ -241,6 +335,9 @@ export class RegistryClient {
         path: new URL(url).pathname + new URL(url).search,
         method,
         headers: { 'user-agent': this.#options.userAgent ?? 'stevedore', ...headers },
+        ...(body === undefined
+          ? {}
+          : { body: body instanceof Uint8Array ? body : Readable.from(body, { objectMode: false }) }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
       return { status: response.statusCode, headers: response.headers, body: response.body };
@@ -270,6 +367,7 @@ export class RegistryClient {
     scopes: readonly Scope[],
     challenges: readonly Challenge[],
     options: RequestOptions,
+    push: boolean,
   ): Promise<string | undefined> {
     const credentials = await (
       this.#options.credentials ?? ((registry, repository) => findCredentials(registry, repository))
@@ -293,7 +391,7 @@ export class RegistryClient {
     if (bearer.params.service !== undefined) url.searchParams.set('service', bearer.params.service);
     for (const scope of mergeScopes(scopes)) url.searchParams.append('scope', scope);
     let answer = await this.#tokenRequest(url, credentials, options);
-    if ((answer.status === 401 || answer.status === 403) && credentials !== undefined) {
+    if ((answer.status === 401 || answer.status === 403) && credentials !== undefined && !push) {
       await answer.body.dump();
       answer = await this.#tokenRequest(url, undefined, options); // as docker does on a pull
     }
@@ -332,7 +430,7 @@ export class RegistryClient {
     if (credentials?.username !== undefined) {
       headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password ?? ''}`).toString('base64')}`;
     }
-    return this.#request(url.toString(), 'GET', headers, options);
+    return this.#request(url.toString(), 'GET', headers, undefined, options);
   }
 }
 

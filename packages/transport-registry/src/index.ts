@@ -22,3 +22,4 @@ export {
   type Reference,
   registryApiHost,
 } from './reference.ts';
+export { openRegistryDestination, readRegistry, writeRegistry } from './registry-transport.ts';

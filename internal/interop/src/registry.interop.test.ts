@@ -1,0 +1,152 @@
+// The registry client and copy against a real distribution registry (Debian's
+// docker-registry on a free loopback port), checked by skopeo.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildImage } from '@stevedore/build';
+import { copy, inspect, listTags } from '@stevedore/copy';
+import { collectBytes } from '@stevedore/digest';
+import { assembleIndex, type BlobProgress } from '@stevedore/image';
+import { writeOciLayout } from '@stevedore/transport-oci';
+import { RegistryClient } from '@stevedore/transport-registry';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { needPeers, runPeer } from './peers.ts';
+import { type RunningRegistry, startRegistry } from './registry.ts';
+
+let scratch: string;
+let running: RunningRegistry | undefined;
+const client = new RegistryClient({ credentials: async () => undefined });
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'stevedore-registry-'));
+});
+afterAll(async () => {
+  await client.close();
+  await running?.stop();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+/** The registry of this file, started by the first test that needs it. */
+async function registry(): Promise<RunningRegistry> {
+  running ??= await startRegistry();
+  return running;
+}
+
+const file = (name: string, text: string) => ({
+  name,
+  type: 'file' as const,
+  content: new TextEncoder().encode(text),
+});
+
+it('reads manifests, blobs and tags that skopeo pushed to docker-registry', async (context) => {
+  if (!(await needPeers(context, 'skopeo', 'docker-registry'))) return;
+  const { host } = await registry();
+  const amd = await buildImage(
+    [[file('a.txt', 'amd64')], [file('b.txt', 'two')]],
+    { cmd: ['/a'] },
+    { platform: 'linux/amd64' },
+  );
+  const arm = await buildImage([[file('a.txt', 'arm64')]], {}, { platform: 'linux/arm64' });
+  const index = await assembleIndex([amd, arm]);
+  const layout = join(scratch, 'layout');
+  await writeOciLayout(layout, amd, { tag: 'single' });
+  await writeOciLayout(layout, index, { tag: 'multi' });
+  const target = `${host}/team/app`;
+  const tls = '--dest-tls-verify=false';
+  await runPeer('skopeo', ['copy', tls, `oci:${layout}:single`, `docker://${target}:v1`]);
+  await runPeer('skopeo', ['copy', tls, '--all', `oci:${layout}:multi`, `docker://${target}:multi`]);
+  for (let tag = 0; tag < 3; tag++)
+    await runPeer('skopeo', ['copy', tls, `oci:${layout}:single`, `docker://${target}:t${tag}`]);
+
+  const single = await client.getManifest(`${target}:v1`);
+  expect(single.digest).toBe(amd.manifest.digest.toString());
+  expect(single.bytes).toEqual(amd.manifest.raw);
+  const multi = await client.getManifest(`${target}:multi`);
+  expect(multi.digest).toBe(index.manifest.digest.toString());
+  expect(multi.mediaType).toBe(index.manifest.mediaType);
+  const byDigest = await client.getManifest(`${target}@${arm.manifest.digest}`);
+  expect(byDigest.bytes).toEqual(arm.manifest.raw);
+  expect(await client.headManifest(`${target}:v1`)).toEqual({
+    mediaType: amd.manifest.mediaType,
+    digest: amd.manifest.digest.toString(),
+    size: amd.manifest.raw.length,
+  });
+  expect(await client.headManifest(`${target}:absent`)).toBeUndefined();
+  for (const descriptor of [amd.manifest.json.config, ...amd.manifest.json.layers]) {
+    const bytes = await collectBytes(await client.getBlob(target, descriptor));
+    expect(bytes.length).toBe(descriptor.size);
+  }
+  expect((await client.listTags(target, { pageSize: 2 })).sort()).toEqual(['multi', 't0', 't1', 't2', 'v1']);
+  await expect(client.getManifest(`${host}/team/absent:v1`)).rejects.toMatchObject({
+    code: 'ERR_REGISTRY_RESPONSE',
+    status: 404,
+  });
+});
+
+it('pushes what skopeo pulls, pulls what skopeo pushed, and re-pushes nothing unchanged', async (context) => {
+  if (!(await needPeers(context, 'skopeo', 'docker-registry'))) return;
+  const { host } = await registry();
+  const amd = await buildImage(
+    [[file('a', 'amd64')], [file('b', 'second layer')]],
+    { entrypoint: ['/a'] },
+    {
+      platform: 'linux/amd64',
+    },
+  );
+  const arm = await buildImage([[file('a', 'arm64')]], {}, { platform: 'linux/arm64' });
+  const index = await assembleIndex([amd, arm]);
+  const repository = `${host}/team/copied`;
+  const options = { registry: client };
+
+  // ours → registry → skopeo
+  await copy(amd, `docker://${repository}:single`, options);
+  await copy(index, `docker://${repository}:multi`, { ...options, all: true });
+  const tls = '--src-tls-verify=false';
+  const raw = await runPeer('skopeo', [
+    'inspect',
+    '--tls-verify=false',
+    '--raw',
+    `docker://${repository}:single`,
+  ]);
+  expect(new TextEncoder().encode(raw)).toEqual(amd.manifest.raw);
+  const layout = join(scratch, 'from-skopeo');
+  await runPeer('skopeo', ['copy', tls, '--all', `docker://${repository}:multi`, `oci:${layout}:multi`]);
+  expect((await inspect(`oci:${layout}:multi`)).digest).toBe(index.manifest.digest.toString());
+
+  // skopeo → registry → ours
+  await runPeer('skopeo', [
+    'copy',
+    '--dest-tls-verify=false',
+    '--all',
+    `oci:${layout}:multi`,
+    `docker://${repository}:pushed`,
+  ]);
+  const pulled = join(scratch, 'ours');
+  const result = await copy(`docker://${repository}:pushed`, `oci:${pulled}:v1`, {
+    ...options,
+    platform: 'linux/arm64',
+  });
+  expect(result.digest).toBe(arm.manifest.digest.toString());
+  const all = await copy(`docker://${repository}:multi`, `oci:${pulled}:all`, { ...options, all: true });
+  expect(all.digest).toBe(index.manifest.digest.toString());
+  expect((await inspect(`docker://${repository}:single`, options)).config?.config?.Entrypoint).toEqual([
+    '/a',
+  ]);
+  expect((await listTags(`docker://${repository}`, options)).sort()).toEqual(['multi', 'pushed', 'single']);
+
+  // An unchanged image costs HEADs only: every blob is skipped.
+  const events: BlobProgress[] = [];
+  await copy(`oci:${pulled}:all`, `docker://${repository}:again`, {
+    ...options,
+    all: true,
+    onProgress: (event) => events.push(event),
+  });
+  expect(events.length).toBeGreaterThan(0);
+  expect(events.every((event) => event.state === 'skipped')).toBe(true);
+  const again = await runPeer('skopeo', [
+    'inspect',
+    '--tls-verify=false',
+    '--raw',
+    `docker://${repository}:again`,
+  ]);
+  expect(new TextEncoder().encode(again)).toEqual(index.manifest.raw);
+});

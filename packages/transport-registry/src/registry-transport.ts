@@ -1,0 +1,90 @@
+// A registry as a transport: an image, index or artifact read by reference (manifests and
+// configs now, layers on demand), and written through the copy engine's destination
+// interface (blobs the repository lacks, children's manifests by digest, the top one by tag).
+import { iterateBytes } from '@stevedore/digest';
+import {
+  type BlobSource,
+  type ImageDestination,
+  type ImageNode,
+  loadImageNode,
+  type TransferOptions,
+  writeImageNode,
+} from '@stevedore/image';
+import { parseManifest } from '@stevedore/manifest';
+import type { RegistryClient, RequestOptions } from './client.ts';
+import { parseReference, type Reference } from './reference.ts';
+
+/**
+ * Reads what a reference names from a registry: its manifest (by tag or digest), the
+ * configs and child manifests it refers to; layers are fetched when read.
+ * @throws {RegistryError} `ERR_REGISTRY_RESPONSE` (`MANIFEST_UNKNOWN`, `DENIED`, …).
+ */
+export async function readRegistry(
+  reference: string | Reference,
+  client: RegistryClient,
+  options: RequestOptions = {},
+): Promise<ImageNode> {
+  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  const top = await client.getManifest(ref, options);
+  const { tag: _tag, digest: _digest, ...repository } = ref;
+  const blobs: BlobSource = {
+    // Readers verify what they read (readBlob, destinations): not hashed twice here.
+    openBlob: (descriptor, open = {}) => client.getBlob(repository, descriptor, { ...open, verify: false }),
+  };
+  const manifests: BlobSource = {
+    async openBlob(descriptor, open = {}) {
+      const child = await client.getManifest({ ...repository, digest: descriptor.digest }, open);
+      return iterateBytes(child.bytes);
+    },
+  };
+  return loadImageNode(await parseManifest(top.bytes, top.mediaType), {
+    blobs,
+    manifests,
+    ...(ref.tag === undefined ? {} : { tag: ref.tag }),
+    ...options,
+  });
+}
+
+/**
+ * A repository as an `ImageDestination`: `hasBlob` asks with HEAD, blobs are uploaded as
+ * streams, manifests go by digest and the top one under the reference's tag.
+ */
+export function openRegistryDestination(
+  reference: string | Reference,
+  client: RegistryClient,
+): ImageDestination {
+  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  const { tag: _tag, digest: _digest, ...repository } = ref;
+  return {
+    hasBlob: (descriptor, options = {}) => client.hasBlob(repository, descriptor, options),
+    putBlob: (descriptor, content, options = {}) => client.putBlob(repository, descriptor, content, options),
+    async putManifest(descriptor, manifest, options = {}) {
+      const { tag, ...request } = options;
+      const target = tag === undefined ? repository : { ...repository, tag };
+      await client.putManifest(target, { ...manifest, digest: descriptor.digest }, request);
+    },
+    async commit() {}, // a registry shows each manifest as it is put
+    async close() {},
+  };
+}
+
+/**
+ * Writes an image, index or artifact to a registry under the reference's tag (else the
+ * node's, else `latest`; or by digest alone when the reference has only a digest): blobs
+ * the repository already has are skipped after a HEAD.
+ */
+export async function writeRegistry(
+  reference: string | Reference,
+  node: ImageNode,
+  client: RegistryClient,
+  options: TransferOptions = {},
+): Promise<void> {
+  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  // By digest alone: no tag at all (not even the node's own); no tag nor digest: `latest`.
+  const { tag: own, ...untagged } = node;
+  const tag = ref.tag ?? (ref.digest === undefined ? (own ?? 'latest') : undefined);
+  await writeImageNode(untagged, openRegistryDestination(ref, client), {
+    ...options,
+    ...(tag === undefined ? {} : { tag }),
+  });
+}
