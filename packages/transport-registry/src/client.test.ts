@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RegistryClient } from './index.ts';
+import { RegistryClient, type RegistryEvent } from './index.ts';
 
 const manifest = new TextEncoder().encode(
   '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}',
@@ -191,5 +191,94 @@ describe('RegistryClient', () => {
     expect(registryClient.baseUrl('127.0.0.2:80')).toBe('http://127.0.0.2:80');
     expect(registryClient.baseUrl('[::1]:5000')).toBe('http://[::1]:5000');
     expect(registryClient.baseUrl('registry.lan:5000')).toBe('http://registry.lan:5000');
+  });
+
+  it('retries idempotent requests after 5xx, 429 (honouring Retry-After) and dropped connections', async () => {
+    let calls = 0;
+    const registry = await serve((request, response) => {
+      calls++;
+      if (calls === 1) return request.socket.destroy(); // a dropped connection
+      if (calls === 2) {
+        response.writeHead(503);
+        return response.end();
+      }
+      if (calls === 3) {
+        response.writeHead(429, { 'retry-after': '1' });
+        return response.end();
+      }
+      sendManifest(response);
+    });
+    const events: RegistryEvent[] = [];
+    const retrying = client({ retryDelay: 5, onEvent: (event) => events.push(event) });
+    expect((await retrying.getManifest(`${registry}/app:v1`)).digest).toBe(manifestDigest);
+    expect(events.map((event) => [event.attempt, event.reason.slice(0, 3)])).toEqual([
+      [1, 'GET'],
+      [2, '503'],
+      [3, '429'],
+    ]);
+    expect(events[2]?.delayMs).toBe(1000); // Retry-After: 1
+  });
+
+  it('gives up after `retries`, keeping the last status, and never retries an upload session', async () => {
+    let posts = 0;
+    const registry = await serve((request, response) => {
+      if (request.method === 'POST') posts++;
+      response.writeHead(503, { 'content-type': 'application/json' });
+      response.end('{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}');
+    });
+    const events: RegistryEvent[] = [];
+    const retrying = client({ retries: 2, retryDelay: 1, onEvent: (event) => events.push(event) });
+    await expect(retrying.getManifest(`${registry}/app:v1`)).rejects.toMatchObject({
+      status: 503,
+      registryCode: 'UNAVAILABLE',
+    });
+    expect(events).toHaveLength(2);
+    await expect(
+      retrying.putBlob(`${registry}/app`, { mediaType: 'x', digest: blobDigest, size: blob.length }, blob),
+    ).rejects.toMatchObject({ status: 503 });
+    expect(posts).toBe(1);
+  });
+
+  it('pushes a blob in one streamed PUT after opening a session, and a manifest by tag', async () => {
+    const seen: string[] = [];
+    let uploaded = Buffer.alloc(0);
+    const registry = await serve((request, response, url) => {
+      seen.push(`${request.method} ${url.pathname}${url.search}`);
+      if (request.method === 'HEAD') {
+        response.writeHead(404);
+        return response.end();
+      }
+      if (request.method === 'POST') {
+        response.writeHead(202, { location: '/v2/app/blobs/uploads/session-1?state=s' });
+        return response.end();
+      }
+      const parts: Buffer[] = [];
+      request.on('data', (part: Buffer) => parts.push(part));
+      request.on('end', () => {
+        if (url.pathname.includes('/blobs/uploads/')) uploaded = Buffer.concat(parts);
+        response.writeHead(201);
+        response.end();
+      });
+    });
+    const pusher = client();
+    const descriptor = { mediaType: 'x', digest: blobDigest, size: blob.length };
+    expect(await pusher.hasBlob(`${registry}/app`, descriptor)).toBe(false);
+    async function* stream() {
+      yield blob.subarray(0, 4);
+      yield blob.subarray(4);
+    }
+    await pusher.putBlob(`${registry}/app`, descriptor, stream());
+    expect(uploaded.toString()).toBe('layer bytes');
+    await pusher.putManifest(`${registry}/app:v1`, {
+      bytes: manifest,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: manifestDigest,
+    });
+    expect(seen).toEqual([
+      `HEAD /v2/app/blobs/${blobDigest}`,
+      'POST /v2/app/blobs/uploads/',
+      `PUT /v2/app/blobs/uploads/session-1?state=s&digest=${encodeURIComponent(blobDigest)}`,
+      'PUT /v2/app/manifests/v1',
+    ]);
   });
 });

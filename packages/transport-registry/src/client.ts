@@ -24,6 +24,28 @@ export interface RegistryClientOptions {
   /** Extra certificate authorities (PEM) for HTTPS. */
   readonly ca?: string | readonly string[];
   readonly userAgent?: string;
+  /**
+   * Retries of an idempotent request (GET, HEAD, PUT of a manifest) after a network error,
+   * a 429 or a 5xx: default 4, with exponential backoff from `retryDelay` ms (default 250)
+   * and jitter, or after the `Retry-After` the registry asks for (up to a minute).
+   */
+  readonly retries?: number;
+  readonly retryDelay?: number;
+  /** Told about each retry (and, later, other events worth a log line). */
+  readonly onEvent?: (event: RegistryEvent) => void;
+}
+
+/** Something a registry client did that a log or progress display may show. */
+export interface RegistryEvent {
+  readonly type: 'retry';
+  readonly method: string;
+  readonly url: string;
+  /** 1 for the first retry. */
+  readonly attempt: number;
+  /** How long the client waits before it. */
+  readonly delayMs: number;
+  /** The status that caused it, or the network error's message. */
+  readonly reason: string;
 }
 
 /** Options of each call. */
@@ -295,12 +317,14 @@ export class RegistryClient {
     let authorization = this.#cachedAuthorization(ref.registry, scopes);
     const replayable = call.body === undefined || call.body instanceof Uint8Array;
     for (let attempt = 0; ; attempt++) {
-      const answer = await this.#request(
+      const answer = await this.#requestRetrying(
         url,
         call.method,
         { ...call.headers, ...(authorization === undefined ? {} : { authorization }) },
         call.body,
         options,
+        // Idempotent, and the body can be sent again.
+        replayable && call.method !== 'POST' && call.method !== 'PATCH',
       );
       if ([301, 302, 303, 307, 308].includes(answer.status) && attempt < 5 && replayable) {
         await answer.body.dump();
@@ -319,6 +343,36 @@ export class RegistryClient {
       if (answer.status >= 200 && answer.status < 300) return answer;
       if (call.accepted?.includes(answer.status)) return answer;
       throw await responseError(answer, call.method, url, ref);
+    }
+  }
+
+  // #request, tried again on network errors, 429 and 5xx when `idempotent`.
+  async #requestRetrying(
+    url: string,
+    method: string,
+    headers: Record<string, string>,
+    body: Uint8Array | AsyncIterable<Uint8Array> | undefined,
+    options: RequestOptions,
+    idempotent: boolean,
+  ): Promise<Answer> {
+    const retries = idempotent ? (this.#options.retries ?? 4) : 0;
+    for (let attempt = 1; ; attempt++) {
+      let reason: string;
+      let retryAfter: string | undefined;
+      try {
+        const answer = await this.#request(url, method, headers, body, options);
+        if (answer.status !== 429 && answer.status < 500) return answer;
+        if (attempt > retries) return answer;
+        retryAfter = header(answer, 'retry-after');
+        reason = String(answer.status);
+        await answer.body.dump();
+      } catch (error) {
+        if (attempt > retries || !RegistryError.is(error, 'ERR_REGISTRY_UNREACHABLE')) throw error;
+        reason = (error as Error).message;
+      }
+      const delayMs = retryDelay(retryAfter, attempt, this.#options.retryDelay ?? 250);
+      this.#options.onEvent?.({ type: 'retry', method, url, attempt, delayMs, reason });
+      await sleep(delayMs, options.signal);
     }
   }
 
@@ -432,6 +486,33 @@ export class RegistryClient {
     }
     return this.#request(url.toString(), 'GET', headers, undefined, options);
   }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  signal?.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** How long to wait before retry `attempt`: the registry's `Retry-After`, else backoff with jitter. */
+function retryDelay(retryAfter: string | undefined, attempt: number, base: number): number {
+  if (retryAfter !== undefined) {
+    const seconds = /^\d+$/.test(retryAfter.trim())
+      ? Number(retryAfter)
+      : (Date.parse(retryAfter) - Date.now()) / 1000;
+    if (Number.isFinite(seconds)) return Math.min(60_000, Math.max(0, Math.round(seconds * 1000)));
+  }
+  const backoff = Math.min(10_000, base * 2 ** (attempt - 1));
+  return Math.round(backoff / 2 + Math.random() * (backoff / 2));
 }
 
 function toReference(value: string | Reference): Reference {

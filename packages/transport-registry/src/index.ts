@@ -5,7 +5,12 @@ export {
   parseScopes,
   type Scope,
 } from './challenge.ts';
-export { RegistryClient, type RegistryClientOptions, type RequestOptions } from './client.ts';
+export {
+  RegistryClient,
+  type RegistryClientOptions,
+  type RegistryEvent,
+  type RequestOptions,
+} from './client.ts';
 export { type Credentials, type FindCredentialsOptions, findCredentials } from './credentials.ts';
 export {
   type ReferencePart,
