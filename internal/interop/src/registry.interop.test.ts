@@ -150,3 +150,30 @@ it('pushes what skopeo pulls, pulls what skopeo pushed, and re-pushes nothing un
   ]);
   expect(new TextEncoder().encode(again)).toEqual(index.manifest.raw);
 });
+
+it('copies between repositories of one registry by mounting blobs', async (context) => {
+  if (!(await needPeers(context, 'skopeo', 'docker-registry'))) return;
+  const { host } = await registry();
+  const image = await buildImage(
+    [[file('m', 'mounted')], [file('n', 'also')]],
+    {},
+    { platform: 'linux/amd64' },
+  );
+  await copy(image, `docker://${host}/base/app:v1`, { registry: client });
+  const events: BlobProgress[] = [];
+  const result = await copy(`docker://${host}/base/app:v1`, `docker://${host}/derived/app:v1`, {
+    registry: client,
+    onProgress: (event) => events.push(event),
+  });
+  expect(result.digest).toBe(image.manifest.digest.toString());
+  expect(events.map((event) => event.state)).toEqual(['mounted', 'mounted', 'mounted']);
+  // skopeo copies every blob out of the new repository, verifying each.
+  const out = join(scratch, 'mounted-out');
+  await runPeer('skopeo', [
+    'copy',
+    '--src-tls-verify=false',
+    `docker://${host}/derived/app:v1`,
+    `oci:${out}:v1`,
+  ]);
+  expect((await inspect(`oci:${out}:v1`)).digest).toBe(image.manifest.digest.toString());
+});

@@ -19,6 +19,18 @@ export interface BlobSource {
    * JavaScript (`ImageDestination.putBlobFile`), then verifies the copy.
    */
   fileOf?(descriptor: Descriptor): Promise<string | undefined>;
+  /**
+   * The registry repository holding the blob, for sources that are registries: a
+   * destination on the same registry mounts it from there instead of uploading it
+   * (`ImageDestination.mountBlob`).
+   */
+  originOf?(descriptor: Descriptor): BlobOrigin | undefined;
+}
+
+/** A registry repository that holds a blob. */
+export interface BlobOrigin {
+  readonly registry: string;
+  readonly repository: string;
 }
 
 /** A blob source that holds nothing. */

@@ -11,6 +11,7 @@ export { type AssembleImageOptions, assembleImage, type Layer } from './assemble
 export { type AssembleIndexOptions, assembleIndex } from './assemble-index.ts';
 export type { BlobSink, BlobWriter } from './blob-sink.ts';
 export {
+  type BlobOrigin,
   type BlobSource,
   combineBlobSources,
   emptyBlobSource,

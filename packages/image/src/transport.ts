@@ -1,4 +1,5 @@
 import type { Descriptor } from '@stevedore/manifest';
+import type { BlobOrigin } from './blob-source.ts';
 
 /** Options of every transport call. */
 export interface TransportOptions {
@@ -54,6 +55,12 @@ export interface ImageDestination {
     path: string,
     options?: TransportOptions & { readonly onBytes?: (bytes: number) => void },
   ): Promise<void>;
+  /**
+   * Makes a blob that another repository of the same registry holds available here
+   * without sending it (a cross-repository mount); answers false when it cannot, and
+   * the blob is then sent.
+   */
+  mountBlob?(descriptor: Descriptor, origin: BlobOrigin, options?: TransportOptions): Promise<boolean>;
   /** Stores a manifest's exact bytes under `descriptor.digest`, and under a tag when given. */
   putManifest(descriptor: Descriptor, manifest: ManifestBytes, options?: PutManifestOptions): Promise<void>;
   /** Makes what was written visible (an index.json, a tag) atomically. */

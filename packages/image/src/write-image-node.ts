@@ -11,10 +11,11 @@ export interface BlobProgress {
   /** The blob (its `size` is the total). */
   readonly descriptor: Descriptor;
   /**
-   * `skipped`: the destination already has it; `started`: its bytes begin to move;
-   * `progress`: more bytes moved; `done`: stored and verified.
+   * `skipped`: the destination already has it; `mounted`: the destination's registry
+   * made it available from another repository, nothing sent; `started`: its bytes begin
+   * to move; `progress`: more bytes moved; `done`: stored and verified.
    */
-  readonly state: 'skipped' | 'started' | 'progress' | 'done';
+  readonly state: 'skipped' | 'mounted' | 'started' | 'progress' | 'done';
   /** Bytes of this blob moved so far. */
   readonly bytes: number;
 }
@@ -57,6 +58,12 @@ export async function writeImageNode(
     async ({ descriptor, blobs, owner }, signal) => {
       if (await destination.hasBlob(descriptor, { signal })) {
         onProgress?.({ descriptor, state: 'skipped', bytes: 0 });
+        return;
+      }
+      // Registry to registry: mounted from the source repository when the registry lets us.
+      const origin = destination.mountBlob && blobs.originOf?.(descriptor);
+      if (origin && destination.mountBlob && (await destination.mountBlob(descriptor, origin, { signal }))) {
+        onProgress?.({ descriptor, state: 'mounted', bytes: 0 });
         return;
       }
       // File to file: the destination copies in the kernel and verifies the copy.

@@ -281,4 +281,33 @@ describe('RegistryClient', () => {
       'PUT /v2/app/manifests/v1',
     ]);
   });
+
+  it('mounts a blob from another repository with a token for both, and says when it could not', async () => {
+    const scopes: string[] = [];
+    let registry = '';
+    registry = await serve((request, response, url) => {
+      if (url.pathname === '/token') {
+        scopes.push(url.searchParams.getAll('scope').join(' '));
+        response.writeHead(200, { 'content-type': 'application/json' });
+        return response.end('{"token":"T"}');
+      }
+      if (request.headers.authorization !== 'Bearer T') {
+        response.writeHead(401, {
+          'www-authenticate': `Bearer realm="http://${registry}/token",service="s"`,
+        });
+        return response.end();
+      }
+      const from = url.searchParams.get('from');
+      response.writeHead(from === 'team/base' ? 201 : from === 'team/other' ? 202 : 403, {
+        location: '/v2/team/app/blobs/uploads/x',
+      });
+      response.end();
+    });
+    const mounting = client();
+    const descriptor = { mediaType: 'x', digest: blobDigest, size: blob.length };
+    expect(await mounting.mountBlob(`${registry}/team/app`, descriptor, 'team/base')).toBe(true);
+    expect(scopes).toEqual(['repository:team/app:pull,push repository:team/base:pull']);
+    expect(await mounting.mountBlob(`${registry}/team/app`, descriptor, 'team/other')).toBe(false);
+    expect(await mounting.mountBlob(`${registry}/team/app`, descriptor, 'team/forbidden')).toBe(false);
+  });
 });

@@ -72,6 +72,8 @@ interface Call {
   readonly body?: Uint8Array | AsyncIterable<Uint8Array>;
   /** Needs the `push` scope besides `pull`. */
   readonly push?: boolean;
+  /** Scopes the token must also carry (`pull` of a mount's source repository). */
+  readonly alsoScopes?: readonly Scope[];
   /** Statuses answered rather than thrown. */
   readonly accepted?: readonly number[];
 }
@@ -275,6 +277,41 @@ export class RegistryClient {
   }
 
   /**
+   * Mounts a blob from another repository of the same registry (`?mount=&from=`, with a
+   * token for both repositories): true when the registry did; false when it answered
+   * with an upload session instead (it could not, or would not), or refused.
+   */
+  async mountBlob(
+    repository: string | Reference,
+    descriptor: Descriptor,
+    from: string,
+    options: RequestOptions = {},
+  ): Promise<boolean> {
+    const ref = toReference(repository);
+    const query = new URLSearchParams({ mount: descriptor.digest, from });
+    let answer: Answer;
+    try {
+      answer = await this.#send(
+        ref,
+        {
+          method: 'POST',
+          path: `blobs/uploads/?${query}`,
+          push: true,
+          alsoScopes: [{ type: 'repository', name: from, actions: ['pull'] }],
+          accepted: [202],
+        },
+        options,
+      );
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      if (RegistryError.is(error, 'ERR_REGISTRY_RESPONSE')) return false; // refused: upload instead
+      throw error;
+    }
+    await answer.body.dump();
+    return answer.status === 201;
+  }
+
+  /**
    * Stores a manifest's exact bytes under a tag or digest (`reference.tag`, else its digest).
    * @throws {RegistryError} `ERR_REGISTRY_RESPONSE` (`MANIFEST_INVALID`, `MANIFEST_BLOB_UNKNOWN`, …).
    */
@@ -310,6 +347,7 @@ export class RegistryClient {
   async #send(ref: Reference, call: Call, options: RequestOptions): Promise<Answer> {
     const scopes: Scope[] = [
       { type: 'repository', name: ref.repository, actions: call.push === true ? ['pull', 'push'] : ['pull'] },
+      ...(call.alsoScopes ?? []),
     ];
     let url = /^https?:\/\//.test(call.path)
       ? call.path

@@ -30,6 +30,7 @@ export async function readRegistry(
   const blobs: BlobSource = {
     // Readers verify what they read (readBlob, destinations): not hashed twice here.
     openBlob: (descriptor, open = {}) => client.getBlob(repository, descriptor, { ...open, verify: false }),
+    originOf: () => repository,
   };
   const manifests: BlobSource = {
     async openBlob(descriptor, open = {}) {
@@ -58,6 +59,11 @@ export function openRegistryDestination(
   return {
     hasBlob: (descriptor, options = {}) => client.hasBlob(repository, descriptor, options),
     putBlob: (descriptor, content, options = {}) => client.putBlob(repository, descriptor, content, options),
+    async mountBlob(descriptor, origin, options = {}) {
+      if (origin.registry !== repository.registry || origin.repository === repository.repository)
+        return false;
+      return client.mountBlob(repository, descriptor, origin.repository, options);
+    },
     async putManifest(descriptor, manifest, options = {}) {
       const { tag, ...request } = options;
       const target = tag === undefined ? repository : { ...repository, tag };
