@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage } from '@stevedore/build';
 import { copy, inspect, listTags } from '@stevedore/copy';
-import { collectBytes } from '@stevedore/digest';
+import { collectBytes, computeDigest } from '@stevedore/digest';
 import { assembleIndex, type BlobProgress } from '@stevedore/image';
 import { writeOciLayout } from '@stevedore/transport-oci';
 import { RegistryClient } from '@stevedore/transport-registry';
@@ -176,4 +176,38 @@ it('copies between repositories of one registry by mounting blobs', async (conte
     `oci:${out}:v1`,
   ]);
   expect((await inspect(`oci:${out}:v1`)).digest).toBe(image.manifest.digest.toString());
+});
+
+it('lists the catalog, and referrers through the tag schema that distribution 2.8 needs', async (context) => {
+  if (!(await needPeers(context, 'docker-registry'))) return;
+  const { host } = await registry();
+  const subject = await buildImage([[file('s', 'subject')]], {}, { platform: 'linux/amd64' });
+  const signature = await buildImage([[file('sig', 'signature')]], {}, { platform: 'linux/amd64' });
+  await copy(subject, `docker://${host}/refs/app:v1`, { registry: client });
+  await copy(signature, `docker://${host}/refs/app:sig`, { registry: client });
+  const entry = {
+    mediaType: signature.manifest.mediaType,
+    digest: signature.manifest.digest.toString(),
+    size: signature.manifest.raw.length,
+    artifactType: 'application/vnd.example.signature',
+  };
+  const index = new TextEncoder().encode(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [entry],
+    }),
+  );
+  await client.putManifest(`${host}/refs/app:${subject.manifest.digest.toString().replace(':', '-')}`, {
+    bytes: index,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    digest: (await computeDigest(index)).toString(),
+  });
+  expect(await client.listReferrers(`${host}/refs/app`, subject.manifest.digest.toString())).toEqual([entry]);
+  expect(
+    await client.listReferrers(`${host}/refs/app`, subject.manifest.digest.toString(), {
+      artifactType: 'other/type',
+    }),
+  ).toEqual([]);
+  expect(await client.listRepositories(host, { pageSize: 1 })).toContain('refs/app');
 });

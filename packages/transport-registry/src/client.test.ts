@@ -310,4 +310,82 @@ describe('RegistryClient', () => {
     expect(await mounting.mountBlob(`${registry}/team/app`, descriptor, 'team/other')).toBe(false);
     expect(await mounting.mountBlob(`${registry}/team/app`, descriptor, 'team/forbidden')).toBe(false);
   });
+
+  it('lists referrers from the API (filtered here unless the registry says it did), or from the tag schema', async () => {
+    const subject = `sha256:${'b'.repeat(64)}`;
+    const entries = [
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: manifestDigest,
+        size: 10,
+        artifactType: 'a/sig',
+      },
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: blobDigest,
+        size: 11,
+        artifactType: 'a/sbom',
+      },
+    ];
+    let api = true;
+    let filters = false;
+    const registry = await serve((_request, response, url) => {
+      const index = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: entries,
+      });
+      if (url.pathname === `/v2/app/referrers/${subject}` && api) {
+        response.writeHead(200, {
+          'content-type': 'application/vnd.oci.image.index.v1+json',
+          ...(filters ? { 'oci-filters-applied': 'artifactType' } : {}),
+        });
+        return response.end(index);
+      }
+      if (url.pathname === `/v2/app/manifests/sha256-${'b'.repeat(64)}` && !api) {
+        response.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
+        return response.end(index);
+      }
+      response.writeHead(404);
+      response.end();
+    });
+    const lister = client();
+    expect(await lister.listReferrers(`${registry}/app`, subject)).toEqual(entries);
+    expect(await lister.listReferrers(`${registry}/app`, subject, { artifactType: 'a/sbom' })).toEqual([
+      entries[1],
+    ]);
+    filters = true; // the registry filtered: its answer is taken as it is
+    expect(await lister.listReferrers(`${registry}/app`, subject, { artifactType: 'a/sbom' })).toEqual(
+      entries,
+    );
+    api = false; // no referrers API: the sha256-<hex> tag
+    expect(await lister.listReferrers(`${registry}/app`, subject, { artifactType: 'a/sig' })).toEqual([
+      entries[0],
+    ]);
+    expect(await lister.listReferrers(`${registry}/app`, `sha256:${'c'.repeat(64)}`)).toEqual([]);
+  });
+
+  it('lists a registry catalog page after page with the registry:catalog:* scope', async () => {
+    const scopes: string[] = [];
+    let registry = '';
+    registry = await serve((request, response, url) => {
+      if (url.pathname === '/token') {
+        scopes.push(url.searchParams.get('scope') ?? '');
+        response.writeHead(200, { 'content-type': 'application/json' });
+        return response.end('{"token":"C"}');
+      }
+      if (request.headers.authorization !== 'Bearer C') {
+        response.writeHead(401, { 'www-authenticate': `Bearer realm="http://${registry}/token"` });
+        return response.end();
+      }
+      const last = url.searchParams.get('last');
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        ...(last === null ? { link: '</v2/_catalog?last=b%2Fx&n=2>; rel="next"' } : {}),
+      });
+      response.end(JSON.stringify({ repositories: last === null ? ['a', 'b/x'] : ['c'] }));
+    });
+    expect(await client().listRepositories(registry, { pageSize: 2 })).toEqual(['a', 'b/x', 'c']);
+    expect(scopes).toEqual(['registry:catalog:*']);
+  });
 });

@@ -74,6 +74,8 @@ interface Call {
   readonly push?: boolean;
   /** Scopes the token must also carry (`pull` of a mount's source repository). */
   readonly alsoScopes?: readonly Scope[];
+  /** `path` is under `/v2/` itself (the catalog), with the `registry:catalog:*` scope. */
+  readonly registryWide?: boolean;
   /** Statuses answered rather than thrown. */
   readonly accepted?: readonly number[];
 }
@@ -198,6 +200,86 @@ export class RegistryClient {
     return verifyStream(chunksOf(answer.body), { digest: descriptor.digest, size }, options);
   }
 
+  /**
+   * Every repository of a registry (`/v2/_catalog`), page after page. Registries may
+   * refuse it (Docker Hub does) or list only what the credentials may see.
+   */
+  async listRepositories(
+    registry: string,
+    options: RequestOptions & { pageSize?: number } = {},
+  ): Promise<string[]> {
+    const ref: Reference = { registry, repository: '' };
+    const repositories: string[] = [];
+    let path: string | undefined = `_catalog?n=${options.pageSize ?? 1000}`;
+    while (path !== undefined) {
+      const answer = await this.#send(ref, { method: 'GET', path, registryWide: true }, options);
+      const page = JSON.parse(new TextDecoder().decode(await readLimited(answer, 16 * 1024 * 1024, ref))) as {
+        repositories?: string[] | null;
+      };
+      repositories.push(...(page.repositories ?? []));
+      path = nextPage(answer, '_catalog');
+    }
+    return repositories;
+  }
+
+  /**
+   * The manifests that refer to `digest` through their `subject` (signatures, SBOMs,
+   * attestations), from the referrers API, or from the `sha256-<hex>` tag where a
+   * registry lacks it (distribution-spec 1.1, "Referrers Tag Schema"). With
+   * `artifactType`, only those of that type (filtered here when the registry did not).
+   */
+  async listReferrers(
+    repository: string | Reference,
+    digest: string,
+    options: RequestOptions & { artifactType?: string } = {},
+  ): Promise<Descriptor[]> {
+    const ref = toReference(repository);
+    const query =
+      options.artifactType === undefined
+        ? ''
+        : `?${new URLSearchParams({ artifactType: options.artifactType })}`;
+    const answer = await this.#send(
+      ref,
+      {
+        method: 'GET',
+        path: `referrers/${digest}${query}`,
+        headers: { accept: MediaTypes.OciIndex },
+        accepted: [404],
+      },
+      options,
+    );
+    let index: { manifests?: Descriptor[] } | undefined;
+    let filtered = false;
+    if (answer.status === 404) {
+      await answer.body.dump();
+      const fallback = await this.#send(
+        ref,
+        {
+          method: 'GET',
+          path: `manifests/${digest.replace(':', '-')}`,
+          headers: { accept: MediaTypes.OciIndex },
+          accepted: [404],
+        },
+        options,
+      );
+      if (fallback.status === 404) {
+        await fallback.body.dump();
+        return [];
+      }
+      index = JSON.parse(new TextDecoder().decode(await readLimited(fallback, MAX_MANIFEST, ref)));
+    } else {
+      filtered = (header(answer, 'oci-filters-applied') ?? '')
+        .split(',')
+        .map((name) => name.trim())
+        .includes('artifactType');
+      index = JSON.parse(new TextDecoder().decode(await readLimited(answer, MAX_MANIFEST, ref)));
+    }
+    const manifests = index?.manifests ?? [];
+    return options.artifactType === undefined || filtered
+      ? manifests
+      : manifests.filter((entry) => entry.artifactType === options.artifactType);
+  }
+
   /** Every tag of a repository, page after page (`Link` headers followed). */
   async listTags(
     repository: string | Reference,
@@ -212,8 +294,7 @@ export class RegistryClient {
         tags?: string[] | null;
       };
       tags.push(...(page.tags ?? []));
-      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(answer, 'link') ?? '')?.[1];
-      path = next === undefined ? undefined : next.replace(/^.*?\/v2\/.+?\/tags\/list/, 'tags/list');
+      path = nextPage(answer, 'tags/list');
     }
     return tags;
   }
@@ -345,13 +426,22 @@ export class RegistryClient {
   // followed; statuses in `accepted` (besides 2xx) are answered, not thrown. A body given
   // as a stream cannot be sent twice: such calls come after one that settled the auth.
   async #send(ref: Reference, call: Call, options: RequestOptions): Promise<Answer> {
-    const scopes: Scope[] = [
-      { type: 'repository', name: ref.repository, actions: call.push === true ? ['pull', 'push'] : ['pull'] },
-      ...(call.alsoScopes ?? []),
-    ];
-    let url = /^https?:\/\//.test(call.path)
-      ? call.path
-      : `${this.baseUrl(ref.registry)}/v2/${ref.repository}/${call.path}`;
+    const scopes: Scope[] =
+      call.registryWide === true
+        ? [{ type: 'registry', name: 'catalog', actions: ['*'] }]
+        : [
+            {
+              type: 'repository',
+              name: ref.repository,
+              actions: call.push === true ? ['pull', 'push'] : ['pull'],
+            },
+            ...(call.alsoScopes ?? []),
+          ];
+    const base =
+      call.registryWide === true
+        ? `${this.baseUrl(ref.registry)}/v2/`
+        : `${this.baseUrl(ref.registry)}/v2/${ref.repository}/`;
+    let url = /^https?:\/\//.test(call.path) ? call.path : `${base}${call.path}`;
     let authorization = this.#cachedAuthorization(ref.registry, scopes);
     const replayable = call.body === undefined || call.body instanceof Uint8Array;
     for (let attempt = 0; ; attempt++) {
@@ -551,6 +641,14 @@ function retryDelay(retryAfter: string | undefined, attempt: number, base: numbe
   }
   const backoff = Math.min(10_000, base * 2 ** (attempt - 1));
   return Math.round(backoff / 2 + Math.random() * (backoff / 2));
+}
+
+/** The next page a `Link: <…>; rel="next"` header names, as a path under the call's base. */
+function nextPage(answer: Answer, endpoint: 'tags/list' | '_catalog'): string | undefined {
+  const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(answer, 'link') ?? '')?.[1];
+  if (next === undefined) return undefined;
+  const at = next.indexOf(endpoint);
+  return at === -1 ? undefined : next.slice(at);
 }
 
 function toReference(value: string | Reference): Reference {
