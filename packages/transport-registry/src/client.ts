@@ -193,11 +193,64 @@ export class RegistryClient {
     options: RequestOptions & { readonly verify?: boolean } = {},
   ): Promise<AsyncIterable<Uint8Array>> {
     const ref = toReference(repository);
-    const answer = await this.#send(ref, { method: 'GET', path: `blobs/${descriptor.digest}` }, options);
+    const path = `blobs/${descriptor.digest}`;
+    const first = await this.#send(ref, { method: 'GET', path }, options);
+    const resume = (offset: number) =>
+      this.#send(ref, { method: 'GET', path, headers: { range: `bytes=${offset}-` } }, options);
+    const url = `${this.baseUrl(ref.registry)}/v2/${ref.repository}/${path}`;
+    const content = this.#resumable(first, descriptor, url, resume, options);
     // Unverified only for a caller that verifies (a destination: ImageDestination's contract).
-    if (options.verify === false) return chunksOf(answer.body);
+    if (options.verify === false) return content;
     const size = descriptor.size < 0 ? undefined : descriptor.size;
-    return verifyStream(chunksOf(answer.body), { digest: descriptor.digest, size }, options);
+    return verifyStream(content, { digest: descriptor.digest, size }, options);
+  }
+
+  // A blob's body that picks up where it broke off: after a dropped connection (or a body
+  // that ends short of the descriptor's size) the rest is asked for with `Range`, up to
+  // `retries` times; a registry that answers the whole blob again has its first bytes skipped.
+  async *#resumable(
+    first: Answer,
+    descriptor: Descriptor,
+    url: string,
+    resume: (offset: number) => Promise<Answer>,
+    options: RequestOptions,
+  ): AsyncGenerator<Uint8Array> {
+    let answer = first;
+    let offset = 0;
+    let skip = 0;
+    for (let resumes = 0; ; resumes++) {
+      let reason: string;
+      try {
+        for await (const chunk of chunksOf(answer.body)) {
+          if (skip >= chunk.byteLength) {
+            skip -= chunk.byteLength;
+            continue;
+          }
+          const fresh = skip === 0 ? chunk : chunk.subarray(skip);
+          skip = 0;
+          offset += fresh.byteLength;
+          yield fresh;
+        }
+        if (descriptor.size < 0 || offset >= descriptor.size) return;
+        reason = `the body ended at byte ${offset} of ${descriptor.size}`;
+      } catch (error) {
+        options.signal?.throwIfAborted();
+        reason = (error as Error).message;
+        if (resumes >= (this.#options.retries ?? 4)) throw error;
+      }
+      if (resumes >= (this.#options.retries ?? 4)) return; // short: the verifier says so
+      this.#options.onEvent?.({
+        type: 'retry',
+        method: 'GET',
+        url,
+        attempt: resumes + 1,
+        delayMs: 0,
+        reason,
+      });
+      answer = await resume(offset);
+      // 206: the rest; 200: the whole blob again, whose first bytes were already given.
+      skip = answer.status === 206 ? 0 : offset;
+    }
   }
 
   /**
