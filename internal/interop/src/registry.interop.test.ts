@@ -211,3 +211,35 @@ it('lists the catalog, and referrers through the tag schema that distribution 2.
   ).toEqual([]);
   expect(await client.listRepositories(host, { pageSize: 1 })).toContain('refs/app');
 });
+
+it('pushes in chunks (PATCH with Content-Range) that distribution accepts', async (context) => {
+  if (!(await needPeers(context, 'skopeo', 'docker-registry'))) return;
+  const { host } = await registry();
+  const noise = new Uint8Array(200_000);
+  for (let offset = 0; offset < noise.length; offset += 65_536) {
+    crypto.getRandomValues(noise.subarray(offset, offset + 65_536));
+  }
+  const image = await buildImage(
+    [[{ name: 'noise', type: 'file', content: noise }]],
+    {},
+    { platform: 'linux/amd64' },
+  );
+  const chunked = new RegistryClient({
+    credentials: async () => undefined,
+    chunked: [host],
+    chunkSize: 65_536,
+  });
+  try {
+    await copy(image, `docker://${host}/chunked/app:v1`, { registry: chunked });
+  } finally {
+    await chunked.close();
+  }
+  const out = join(scratch, 'chunked-out');
+  await runPeer('skopeo', [
+    'copy',
+    '--src-tls-verify=false',
+    `docker://${host}/chunked/app:v1`,
+    `oci:${out}:v1`,
+  ]);
+  expect((await inspect(`oci:${out}:v1`)).digest).toBe(image.manifest.digest.toString());
+});

@@ -32,6 +32,7 @@ export type {
   ImageDestination,
   ImageSource,
   ManifestBytes,
+  PutBlobOptions,
   PutManifestOptions,
   TransportOptions,
 } from './transport.ts';

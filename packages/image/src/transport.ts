@@ -25,6 +25,16 @@ export interface ImageSource {
   close(): Promise<void>;
 }
 
+/** Options for {@link ImageDestination.putBlob}. */
+export interface PutBlobOptions extends TransportOptions {
+  /**
+   * Opens the blob's bytes again from the start, for a destination that must send them
+   * another way after its first try consumed part of the stream (a registry behind a
+   * proxy that refuses big bodies, 413, is then sent the blob in chunks).
+   */
+  readonly reopen?: () => Promise<AsyncIterable<Uint8Array>>;
+}
+
 /** Options for {@link ImageDestination.putManifest}. */
 export interface PutManifestOptions extends TransportOptions {
   /** The tag to point at this manifest (the top-level manifest of a copy only). */
@@ -43,7 +53,7 @@ export interface ImageDestination {
   putBlob(
     descriptor: Descriptor,
     content: AsyncIterable<Uint8Array>,
-    options?: TransportOptions,
+    options?: PutBlobOptions,
   ): Promise<void>;
   /**
    * Stores a blob by copying a local file (for destinations that keep blobs as files;

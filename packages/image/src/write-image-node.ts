@@ -81,11 +81,14 @@ export async function writeImageNode(
       const content = await blobs.openBlob(descriptor, { signal });
       if (content === undefined) throw blobNotFound(descriptor.digest, `the blob source of ${owner}`);
       onProgress?.({ descriptor, state: 'started', bytes: 0 });
-      await destination.putBlob(
-        descriptor,
-        onProgress === undefined ? content : countProgress(content, descriptor, onProgress),
-        { signal },
-      );
+      const counted = (stream: AsyncIterable<Uint8Array>) =>
+        onProgress === undefined ? stream : countProgress(stream, descriptor, onProgress);
+      const reopen = async () => {
+        const again = await blobs.openBlob(descriptor, { signal });
+        if (again === undefined) throw blobNotFound(descriptor.digest, `the blob source of ${owner}`);
+        return counted(again);
+      };
+      await destination.putBlob(descriptor, counted(content), { signal, reopen });
       onProgress?.({ descriptor, state: 'done', bytes: descriptor.size });
     },
     options.signal,

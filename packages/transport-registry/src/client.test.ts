@@ -431,4 +431,80 @@ describe('RegistryClient', () => {
     ignoreRange = true; // a registry without Range support sends it all again
     expect(await read()).toEqual(big);
   });
+
+  it('sends a blob again in chunks after a 413, halving chunks the proxy still refuses', async () => {
+    const big = new Uint8Array(300_000).map((_, index) => (index * 13) % 251);
+    const digest = `sha256:${createHash('sha256').update(big).digest('hex')}`;
+    const LIMIT = 100_000; // what the "proxy" lets through
+    const seen: string[] = [];
+    const sessions = new Map<string, Buffer[]>();
+    let next = 0;
+    const registry = await serve((request, response, url) => {
+      const length = Number(request.headers['content-length'] ?? 0);
+      seen.push(`${request.method} ${length} ${request.headers['content-range'] ?? ''}`.trim());
+      if (length > LIMIT) {
+        request.resume();
+        response.writeHead(413);
+        return response.end();
+      }
+      if (request.method === 'POST') {
+        const id = `s${next++}`;
+        sessions.set(id, []);
+        response.writeHead(202, { location: `/v2/app/blobs/uploads/${id}` });
+        return response.end();
+      }
+      const id = url.pathname.split('/').at(-1) ?? '';
+      const parts: Buffer[] = [];
+      request.on('data', (part: Buffer) => parts.push(part));
+      request.on('end', () => {
+        const session = sessions.get(id) ?? [];
+        const received = session.reduce((sum, part) => sum + part.length, 0);
+        const range = /^(\d+)-(\d+)$/.exec(String(request.headers['content-range'] ?? ''));
+        if (request.method === 'PATCH' && range !== null && Number(range[1]) !== received) {
+          response.writeHead(416);
+          return response.end();
+        }
+        session.push(...parts);
+        if (request.method === 'PATCH') {
+          response.writeHead(202, { location: `/v2/app/blobs/uploads/${id}` });
+          return response.end();
+        }
+        const whole = Buffer.concat(session);
+        const ok =
+          `sha256:${createHash('sha256').update(whole).digest('hex')}` === url.searchParams.get('digest');
+        response.writeHead(ok ? 201 : 400);
+        response.end();
+      });
+    });
+    const pusher = client({ chunkSize: 131_072 });
+    const descriptor = { mediaType: 'x', digest, size: big.length };
+    async function* stream() {
+      for (let offset = 0; offset < big.length; offset += 50_000) yield big.subarray(offset, offset + 50_000);
+    }
+    let reopened = 0;
+    await pusher.putBlob(`${registry}/app`, descriptor, stream(), {
+      reopen: async () => {
+        reopened++;
+        return stream();
+      },
+    });
+    expect(reopened).toBe(1);
+    expect(seen).toEqual([
+      'POST 0',
+      'PATCH 300000', // one streamed PATCH: refused
+      'POST 0',
+      'PATCH 131072 0-131071', // still too big: halved
+      'PATCH 65536 0-65535',
+      'PATCH 65536 65536-131071',
+      'PATCH 65536 131072-196607',
+      'PATCH 65536 196608-262143',
+      'PATCH 37856 262144-299999',
+      'PUT 0',
+    ]);
+    // The registry is remembered: the next blob goes in chunks of the size that worked.
+    seen.length = 0;
+    await pusher.putBlob(`${registry}/app`, descriptor, stream());
+    expect(seen[1]).toBe('PATCH 65536 0-65535');
+    expect(seen.at(-1)).toBe('PUT 0');
+  });
 });

@@ -31,6 +31,14 @@ export interface RegistryClientOptions {
    */
   readonly retries?: number;
   readonly retryDelay?: number;
+  /**
+   * Blobs up to this size go in one PUT, bigger ones in one streamed PATCH; after a 413,
+   * the size of each chunk (default 8 MiB, halved on further 413s, one chunk in memory
+   * per upload).
+   */
+  readonly chunkSize?: number;
+  /** Upload in chunks from the start (for registries known to sit behind a strict proxy). */
+  readonly chunked?: readonly string[];
   /** Told about each retry (and, later, other events worth a log line). */
   readonly onEvent?: (event: RegistryEvent) => void;
 }
@@ -48,6 +56,12 @@ export interface RegistryEvent {
   readonly reason: string;
 }
 
+/** Options for {@link RegistryClient.putBlob}. */
+export interface UploadOptions extends RequestOptions {
+  /** Opens the blob again from the start, to send it in chunks after a 413. */
+  readonly reopen?: () => Promise<AsyncIterable<Uint8Array>>;
+}
+
 /** Options of each call. */
 export interface RequestOptions {
   readonly signal?: AbortSignal;
@@ -63,6 +77,8 @@ const MANIFEST_ACCEPT = [
   MediaTypes.DockerSchema1Manifest,
 ].join(', ');
 const MAX_MANIFEST = 4 * 1024 * 1024;
+const DEFAULT_CHUNK = 8 * 1024 * 1024;
+const MIN_CHUNK = 64 * 1024;
 
 interface Call {
   readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -102,11 +118,16 @@ export class RegistryClient {
   readonly #options: RegistryClientOptions;
   /** Authorization headers by registry and scopes. */
   readonly #tokens = new Map<string, { header: string; expires: number }>();
+  /** Registries that refused a whole blob with 413: uploads go in chunks there. */
+  readonly #needsChunks = new Set<string>();
+  /** Chunk sizes halved after a 413, per registry. */
+  readonly #chunkSizes = new Map<string, number>();
   /** The auth scheme each registry asked for last. */
   readonly #challenges = new Map<string, Challenge>();
 
   constructor(options: RegistryClientOptions = {}) {
     this.#options = options;
+    for (const registry of options.chunked ?? []) this.#needsChunks.add(registry);
     const ca =
       options.ca === undefined ? {} : { ca: typeof options.ca === 'string' ? options.ca : [...options.ca] };
     this.#agent = new Agent({ keepAliveTimeout: 30_000, connect: ca });
@@ -369,18 +390,108 @@ export class RegistryClient {
   }
 
   /**
-   * Uploads a blob: a session is opened (POST, which also settles the auth for the push
-   * scope), then the bytes go in one streamed PUT with the digest, which the registry
-   * checks. A stream is sent as it comes, never held in memory.
-   * @throws {RegistryError} `ERR_REGISTRY_RESPONSE` (`DIGEST_INVALID`, `DENIED`, …).
+   * Uploads a blob, streamed, never held whole in memory: a session is opened (POST,
+   * which also settles the auth for the push scope); a blob up to `chunkSize` goes in one
+   * PUT with its digest, a bigger one in one streamed PATCH and a closing PUT. When the
+   * registry or a proxy answers 413 (too large), the blob is sent again (`reopen`) in
+   * chunks of `chunkSize`, halved on each further 413, and the registry is remembered
+   * as one that needs chunks. The registry checks the digest.
+   * @throws {RegistryError} `ERR_REGISTRY_RESPONSE` (`DIGEST_INVALID`, `DENIED`, …; a 413
+   *   without `reopen`).
    */
   async putBlob(
     repository: string | Reference,
     descriptor: Descriptor,
     content: Uint8Array | AsyncIterable<Uint8Array>,
-    options: RequestOptions = {},
+    options: UploadOptions = {},
   ): Promise<void> {
     const ref = toReference(repository);
+    let rest = content;
+    if (!this.#needsChunks.has(ref.registry)) {
+      const session = await this.#openUpload(ref, options);
+      const whole = descriptor.size <= this.#chunkSize(ref.registry);
+      const sent = await this.#send(
+        ref,
+        {
+          method: whole ? 'PUT' : 'PATCH',
+          path: whole ? withDigest(session, descriptor.digest) : session,
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
+          body: content,
+          push: true,
+          accepted: [413],
+        },
+        options,
+      );
+      await sent.body.dump();
+      if (sent.status !== 413) {
+        if (!whole) await this.#closeUpload(ref, nextLocation(sent, session), descriptor, options);
+        return;
+      }
+      if (options.reopen === undefined && !(content instanceof Uint8Array)) {
+        throw new RegistryError(
+          'ERR_REGISTRY_RESPONSE',
+          `${formatReference(ref)}: the registry (or a proxy) refused a ${descriptor.size}-byte upload as too large, and the blob cannot be read again to send it in chunks`,
+          { reference: formatReference(ref), status: 413 },
+        );
+      }
+      this.#needsChunks.add(ref.registry);
+      // The first try consumed the stream: read the blob again from the start.
+      if (!(content instanceof Uint8Array) && options.reopen !== undefined) rest = await options.reopen();
+    }
+    await this.#putChunks(ref, descriptor, rest, options);
+  }
+
+  // A chunked upload: PATCHes with Content-Range, each chunk halved again on a 413.
+  async #putChunks(
+    ref: Reference,
+    descriptor: Descriptor,
+    content: Uint8Array | AsyncIterable<Uint8Array>,
+    options: RequestOptions,
+  ): Promise<void> {
+    let location = await this.#openUpload(ref, options);
+    let offset = 0;
+    for await (const block of rechunk(content, () => this.#chunkSize(ref.registry))) {
+      const pending = [block];
+      while (pending.length > 0) {
+        const piece = pending.shift() as Uint8Array;
+        const sent = await this.#send(
+          ref,
+          {
+            method: 'PATCH',
+            path: location,
+            headers: {
+              'content-type': 'application/octet-stream',
+              'content-length': String(piece.byteLength),
+              'content-range': `${offset}-${offset + piece.byteLength - 1}`,
+            },
+            body: piece,
+            push: true,
+            accepted: [413],
+          },
+          options,
+        );
+        await sent.body.dump();
+        if (sent.status === 413) {
+          const smaller = Math.floor(piece.byteLength / 2);
+          if (smaller < MIN_CHUNK) {
+            throw new RegistryError(
+              'ERR_REGISTRY_RESPONSE',
+              `${formatReference(ref)}: the registry (or a proxy) refuses even ${piece.byteLength}-byte chunks as too large`,
+              { reference: formatReference(ref), status: 413 },
+            );
+          }
+          this.#chunkSizes.set(ref.registry, smaller);
+          pending.unshift(piece.subarray(0, smaller), piece.subarray(smaller));
+          continue;
+        }
+        location = nextLocation(sent, location);
+        offset += piece.byteLength;
+      }
+    }
+    await this.#closeUpload(ref, location, descriptor, options);
+  }
+
+  async #openUpload(ref: Reference, options: RequestOptions): Promise<string> {
     const opened = await this.#send(ref, { method: 'POST', path: 'blobs/uploads/', push: true }, options);
     await opened.body.dump();
     const location = header(opened, 'location');
@@ -394,20 +505,30 @@ export class RegistryClient {
         },
       );
     }
-    const url = new URL(location, `${this.baseUrl(ref.registry)}/`);
-    url.searchParams.set('digest', descriptor.digest);
-    const done = await this.#send(
+    return new URL(location, `${this.baseUrl(ref.registry)}/`).toString();
+  }
+
+  async #closeUpload(
+    ref: Reference,
+    location: string,
+    descriptor: Descriptor,
+    options: RequestOptions,
+  ): Promise<void> {
+    const closed = await this.#send(
       ref,
       {
         method: 'PUT',
-        path: url.toString(),
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
-        body: content,
+        path: withDigest(location, descriptor.digest),
+        headers: { 'content-length': '0' },
         push: true,
       },
       options,
     );
-    await done.body.dump();
+    await closed.body.dump();
+  }
+
+  #chunkSize(registry: string): number {
+    return this.#chunkSizes.get(registry) ?? this.#options.chunkSize ?? DEFAULT_CHUNK;
   }
 
   /**
@@ -694,6 +815,43 @@ function retryDelay(retryAfter: string | undefined, attempt: number, base: numbe
   }
   const backoff = Math.min(10_000, base * 2 ** (attempt - 1));
   return Math.round(backoff / 2 + Math.random() * (backoff / 2));
+}
+
+/** An upload URL with the digest that closes it. */
+function withDigest(location: string, digest: string): string {
+  const url = new URL(location);
+  url.searchParams.set('digest', digest);
+  return url.toString();
+}
+
+/** Where an upload session continues: the answer's Location, else where it was. */
+function nextLocation(answer: Answer, current: string): string {
+  const location = header(answer, 'location');
+  return location === undefined ? current : new URL(location, current).toString();
+}
+
+/** A stream cut into blocks of `size()` bytes (the last one shorter), copied. */
+async function* rechunk(
+  content: Uint8Array | AsyncIterable<Uint8Array>,
+  size: () => number,
+): AsyncGenerator<Uint8Array> {
+  let block = new Uint8Array(size());
+  let filled = 0;
+  for await (const chunk of content instanceof Uint8Array ? [content] : content) {
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      const take = Math.min(block.length - filled, chunk.byteLength - offset);
+      block.set(chunk.subarray(offset, offset + take), filled);
+      filled += take;
+      offset += take;
+      if (filled === block.length) {
+        yield block;
+        block = new Uint8Array(size());
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield block.subarray(0, filled);
 }
 
 /** The next page a `Link: <…>; rel="next"` header names, as a path under the call's base. */

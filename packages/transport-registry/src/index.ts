@@ -10,6 +10,7 @@ export {
   type RegistryClientOptions,
   type RegistryEvent,
   type RequestOptions,
+  type UploadOptions,
 } from './client.ts';
 export { type Credentials, type FindCredentialsOptions, findCredentials } from './credentials.ts';
 export {
