@@ -1,6 +1,6 @@
 // The registry client and copy against a real distribution registry (Debian's
 // docker-registry on a free loopback port), checked by skopeo.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage } from '@stevedore/build';
@@ -8,7 +8,7 @@ import { copy, inspect, listTags } from '@stevedore/copy';
 import { collectBytes, computeDigest } from '@stevedore/digest';
 import { assembleIndex, type BlobProgress } from '@stevedore/image';
 import { writeOciLayout } from '@stevedore/transport-oci';
-import { RegistryClient } from '@stevedore/transport-registry';
+import { findCredentials, RegistryClient } from '@stevedore/transport-registry';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { needPeers, runPeer } from './peers.ts';
 import { type RunningRegistry, startRegistry } from './registry.ts';
@@ -242,4 +242,42 @@ it('pushes in chunks (PATCH with Content-Range) that distribution accepts', asyn
     `oci:${out}:v1`,
   ]);
   expect((await inspect(`oci:${out}:v1`)).digest).toBe(image.manifest.digest.toString());
+});
+
+it('logs in with stored credentials to a registry with htpasswd basic auth', async (context) => {
+  if (!(await needPeers(context, 'skopeo', 'docker-registry'))) return;
+  const secured = await startRegistry({ users: { alice: 'wonderland' } });
+  const home = join(scratch, 'home');
+  await mkdir(join(home, '.docker'), { recursive: true });
+  const auth = Buffer.from('alice:wonderland').toString('base64');
+  await writeFile(join(home, '.docker/config.json'), JSON.stringify({ auths: { [secured.host]: { auth } } }));
+  const stored = new RegistryClient({
+    credentials: (registry, repository) => findCredentials(registry, repository, { home, env: {} }),
+  });
+  const anonymous = new RegistryClient({ credentials: async () => undefined });
+  try {
+    const image = await buildImage([[file('secret', 'only for alice')]], {}, { platform: 'linux/amd64' });
+    await expect(
+      copy(image, `docker://${secured.host}/private/app:v1`, { registry: anonymous }),
+    ).rejects.toMatchObject({
+      status: 401,
+    });
+    await copy(image, `docker://${secured.host}/private/app:v1`, { registry: stored });
+    const raw = await runPeer('skopeo', [
+      'inspect',
+      '--tls-verify=false',
+      '--creds',
+      'alice:wonderland',
+      '--raw',
+      `docker://${secured.host}/private/app:v1`,
+    ]);
+    expect(new TextEncoder().encode(raw)).toEqual(image.manifest.raw);
+    expect((await inspect(`docker://${secured.host}/private/app:v1`, { registry: stored })).digest).toBe(
+      image.manifest.digest.toString(),
+    );
+  } finally {
+    await stored.close();
+    await anonymous.close();
+    await secured.stop();
+  }
 });

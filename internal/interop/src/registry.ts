@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 
 /** A running registry: `host` is `127.0.0.1:<port>`. */
 export interface RunningRegistry {
@@ -20,8 +21,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `docker-registry` without auth; resolves once `/v2/` answers. */
-export async function startRegistry(): Promise<RunningRegistry> {
+/** Options for {@link startRegistry}. */
+export interface RegistryOptions {
+  /** Basic auth: these users (passwords bcrypt-hashed into an htpasswd file). */
+  readonly users?: Readonly<Record<string, string>>;
+}
+
+/** Starts `docker-registry` (without auth unless asked); resolves once `/v2/` answers. */
+export async function startRegistry(options: RegistryOptions = {}): Promise<RunningRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'stevedore-registry-'));
   const port = await freePort();
   const config = join(dir, 'config.yml');
@@ -38,9 +45,18 @@ export async function startRegistry(): Promise<RunningRegistry> {
       '    enabled: true',
       'http:',
       `  addr: 127.0.0.1:${port}`,
+      ...(options.users === undefined
+        ? []
+        : ['auth:', '  htpasswd:', '    realm: test-realm', `    path: ${join(dir, 'htpasswd')}`]),
       '',
     ].join('\n'),
   );
+  if (options.users !== undefined) {
+    const lines = Object.entries(options.users).map(
+      ([user, password]) => `${user}:${bcrypt.hashSync(password, 4)}`,
+    );
+    await writeFile(join(dir, 'htpasswd'), `${lines.join('\n')}\n`);
+  }
   const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
   const host = `127.0.0.1:${port}`;
   const stop = async () => {
@@ -53,8 +69,9 @@ export async function startRegistry(): Promise<RunningRegistry> {
   };
   for (let attempt = 0; attempt < 100; attempt++) {
     if (child.exitCode !== null) break;
+    // 401 is an answer too: the registry is up and asks for credentials.
     const ready = await fetch(`http://${host}/v2/`).then(
-      (response) => response.ok,
+      (response) => response.ok || response.status === 401,
       () => false,
     );
     if (ready) return { host, stop };
