@@ -12,6 +12,7 @@ import { findCredentials, RegistryClient } from '@stevedore/transport-registry';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { needPeers, runPeer } from './peers.ts';
 import { type RunningRegistry, startRegistry } from './registry.ts';
+import { startTokenIssuer } from './token-issuer.ts';
 
 let scratch: string;
 let running: RunningRegistry | undefined;
@@ -279,5 +280,45 @@ it('logs in with stored credentials to a registry with htpasswd basic auth', asy
     await stored.close();
     await anonymous.close();
     await secured.stop();
+  }
+});
+
+it('gets scoped tokens from a token service the registry trusts, anonymously for pulls', async (context) => {
+  if (!(await needPeers(context, 'skopeo', 'docker-registry'))) return;
+  const dir = join(scratch, 'token');
+  await mkdir(dir, { recursive: true });
+  const issuer = await startTokenIssuer(dir, { bob: 'builder' });
+  const secured = await startRegistry({ token: issuer });
+  const bob = new RegistryClient({ credentials: async () => ({ username: 'bob', password: 'builder' }) });
+  const anonymous = new RegistryClient({ credentials: async () => undefined });
+  const wrong = new RegistryClient({ credentials: async () => ({ username: 'bob', password: 'wrong' }) });
+  try {
+    const image = await buildImage([[file('t', 'token')]], {}, { platform: 'linux/amd64' });
+    const target = `docker://${secured.host}/tokens/app:v1`;
+    await expect(copy(image, target, { registry: anonymous })).rejects.toMatchObject({ status: 401 });
+    await copy(image, target, { registry: bob });
+    expect(issuer.requests).toContainEqual(['repository:tokens/app:pull,push']);
+    // Pulls: anonymous tokens work, and refused credentials fall back to one.
+    expect((await inspect(target, { registry: anonymous })).digest).toBe(image.manifest.digest.toString());
+    expect((await inspect(target, { registry: wrong })).digest).toBe(image.manifest.digest.toString());
+    // A mount asks one token for both repositories.
+    await copy(target, `docker://${secured.host}/tokens/other:v1`, { registry: bob });
+    expect(issuer.requests).toContainEqual([
+      'repository:tokens/other:pull,push',
+      'repository:tokens/app:pull',
+    ]);
+    const raw = await runPeer('skopeo', [
+      'inspect',
+      '--tls-verify=false',
+      '--raw',
+      `docker://${secured.host}/tokens/other:v1`,
+    ]);
+    expect(new TextEncoder().encode(raw)).toEqual(image.manifest.raw);
+  } finally {
+    await bob.close();
+    await anonymous.close();
+    await wrong.close();
+    await secured.stop();
+    await issuer.stop();
   }
 });

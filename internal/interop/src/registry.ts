@@ -25,6 +25,13 @@ async function freePort(): Promise<number> {
 export interface RegistryOptions {
   /** Basic auth: these users (passwords bcrypt-hashed into an htpasswd file). */
   readonly users?: Readonly<Record<string, string>>;
+  /** Token auth through this service (see token-issuer.ts). */
+  readonly token?: {
+    readonly realm: string;
+    readonly service: string;
+    readonly issuer: string;
+    readonly certificate: string;
+  };
 }
 
 /** Starts `docker-registry` (without auth unless asked); resolves once `/v2/` answers. */
@@ -48,6 +55,16 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
       ...(options.users === undefined
         ? []
         : ['auth:', '  htpasswd:', '    realm: test-realm', `    path: ${join(dir, 'htpasswd')}`]),
+      ...(options.token === undefined
+        ? []
+        : [
+            'auth:',
+            '  token:',
+            `    realm: ${options.token.realm}`,
+            `    service: ${options.token.service}`,
+            `    issuer: ${options.token.issuer}`,
+            `    rootcertbundle: ${options.token.certificate}`,
+          ]),
       '',
     ].join('\n'),
   );
