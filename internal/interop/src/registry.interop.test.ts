@@ -8,8 +8,9 @@ import { copy, inspect, listTags } from '@stevedore/copy';
 import { collectBytes, computeDigest } from '@stevedore/digest';
 import { assembleIndex, type BlobProgress } from '@stevedore/image';
 import { writeOciLayout } from '@stevedore/transport-oci';
-import { findCredentials, RegistryClient } from '@stevedore/transport-registry';
+import { findCredentials, RegistryClient, type RegistryEvent } from '@stevedore/transport-registry';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startFaultProxy } from './fault-proxy.ts';
 import { needPeers, runPeer } from './peers.ts';
 import { type RunningRegistry, startRegistry } from './registry.ts';
 import { startTokenIssuer } from './token-issuer.ts';
@@ -320,5 +321,54 @@ it('gets scoped tokens from a token service the registry trusts, anonymously for
     await wrong.close();
     await secured.stop();
     await issuer.stop();
+  }
+});
+
+it('copies through a proxy that drops connections, throttles, fails and refuses big bodies', async (context) => {
+  if (!(await needPeers(context, 'skopeo', 'docker-registry'))) return;
+  const { host } = await registry();
+  const proxy = await startFaultProxy(host, { maxBody: 150_000 });
+  const events: RegistryEvent[] = [];
+  const flaky = new RegistryClient({
+    credentials: async () => undefined,
+    retryDelay: 10,
+    onEvent: (event) => events.push(event),
+  });
+  try {
+    const noise = new Uint8Array(400_000);
+    for (let offset = 0; offset < noise.length; offset += 65_536) {
+      crypto.getRandomValues(noise.subarray(offset, offset + 65_536));
+    }
+    const image = await buildImage(
+      [[{ name: 'noise', type: 'file', content: noise }], [file('small', 'x')]],
+      {},
+      {
+        platform: 'linux/amd64',
+      },
+    );
+    // Push through the proxy: the big layer's streamed PATCH is refused (413) and sent in chunks.
+    const pushed = await copy(image, `docker://${proxy.host}/faulty/app:v1`, { registry: flaky });
+    expect(pushed.digest).toBe(image.manifest.digest.toString());
+    // Pull through it: 429 on the manifest, 503 on a HEAD, a blob cut halfway.
+    const out = join(scratch, 'faulty-out');
+    const pulled = await copy(`docker://${proxy.host}/faulty/app:v1`, `oci:${out}:v1`, { registry: flaky });
+    expect(pulled.digest).toBe(image.manifest.digest.toString());
+    expect(proxy.faults.some((fault) => fault.startsWith('413 PATCH'))).toBe(true);
+    expect(proxy.faults.some((fault) => fault.startsWith('429'))).toBe(true);
+    expect(proxy.faults.some((fault) => fault.startsWith('503'))).toBe(true);
+    expect(proxy.faults.some((fault) => fault.startsWith('cut'))).toBe(true);
+    expect(events.filter((event) => event.type === 'retry').length).toBeGreaterThanOrEqual(3);
+    // What the registry holds is whole: skopeo copies every blob out, verifying each.
+    const check = join(scratch, 'faulty-check');
+    await runPeer('skopeo', [
+      'copy',
+      '--src-tls-verify=false',
+      `docker://${host}/faulty/app:v1`,
+      `oci:${check}:v1`,
+    ]);
+    expect((await inspect(`oci:${check}:v1`)).digest).toBe(image.manifest.digest.toString());
+  } finally {
+    await flaky.close();
+    await proxy.stop();
   }
 });
