@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage } from '@stevedore/build';
-import { copy, inspect, listTags } from '@stevedore/copy';
+import { copy, deleteImage, inspect, listTags } from '@stevedore/copy';
 import { collectBytes, computeDigest } from '@stevedore/digest';
 import { assembleIndex, type BlobProgress } from '@stevedore/image';
 import { writeOciLayout } from '@stevedore/transport-oci';
@@ -366,4 +366,26 @@ it('copies through a proxy that drops connections, throttles, fails and refuses 
     await flaky.close();
     await proxy.stop();
   }
+});
+
+it('deletes from a registry by tag and by digest', async (context) => {
+  if (!(await needPeers(context, 'docker-registry'))) return;
+  const { host } = await registry();
+  const one = await buildImage([[file('d', 'one')]], {}, { platform: 'linux/amd64' });
+  const two = await buildImage([[file('d', 'two')]], {}, { platform: 'linux/amd64' });
+  await copy(one, `docker://${host}/deleting/app:one`, { registry: client });
+  await copy(two, `docker://${host}/deleting/app:two`, { registry: client });
+  await deleteImage(`docker://${host}/deleting/app:one`, { registry: client });
+  expect(await client.headManifest(`${host}/deleting/app:one`)).toBeUndefined();
+  expect(await client.headManifest(`${host}/deleting/app@${one.manifest.digest}`)).toBeUndefined();
+  await deleteImage(`docker://${host}/deleting/app`, {
+    registry: client,
+    digest: two.manifest.digest.toString(),
+  });
+  expect(await client.headManifest(`${host}/deleting/app:two`)).toBeUndefined();
+  await expect(deleteImage(`docker://${host}/deleting/app:gone`, { registry: client })).rejects.toMatchObject(
+    {
+      registryCode: 'MANIFEST_UNKNOWN',
+    },
+  );
 });

@@ -1,19 +1,31 @@
 import { deleteFromOciLayout } from '@stevedore/transport-oci';
+import { parseReference } from '@stevedore/transport-registry';
+import { type RegistryOption, registryClientOf } from './copy.ts';
 import { type Endpoint, formatEndpoint, parseEndpoint } from './endpoint.ts';
 import { CopyError } from './errors.ts';
 
 /**
- * Deletes an image from an `oci:` layout's `index.json`: `oci:PATH:TAG` removes the tag;
- * `{ digest }` removes every entry for that manifest. Blobs stay until garbage collection.
+ * Deletes an image from an `oci:` layout's `index.json` (`oci:PATH:TAG` removes the tag;
+ * `{ digest }` removes every entry for that manifest) or from a registry (`docker://`: the
+ * manifest the tag or digest names, by digest, as distribution requires; every tag on it
+ * goes with it). Blobs stay until garbage collection.
  *
  * @throws {CopyError} `ERR_ENDPOINT_INVALID` for other transports (archives and `dir:` are
  *   rewritten by copying, not edited); `ERR_TAG_NOT_FOUND` when nothing matches.
  */
 export async function deleteImage(
   endpoint: string | Endpoint,
-  options: { digest?: string } = {},
+  options: { digest?: string } & RegistryOption = {},
 ): Promise<void> {
   const parsed = typeof endpoint === 'string' ? parseEndpoint(endpoint) : endpoint;
+  if (parsed.transport === 'docker') {
+    const { registry, repository, ...named } = parseReference(parsed.reference);
+    const digest = options.digest ?? named.digest;
+    await registryClientOf(options).deleteManifest(
+      digest === undefined ? { registry, repository, ...named } : { registry, repository, digest },
+    );
+    return;
+  }
   if (parsed.transport !== 'oci') {
     throw new CopyError(
       'ERR_ENDPOINT_INVALID',

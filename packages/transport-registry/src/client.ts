@@ -590,6 +590,31 @@ export class RegistryClient {
     await answer.body.dump();
   }
 
+  /**
+   * Deletes a manifest. By tag, the tag is resolved to its digest first (HEAD), and the
+   * manifest is deleted by digest, as distribution requires (which drops every tag on it).
+   * @throws {RegistryError} `ERR_REGISTRY_RESPONSE` (`MANIFEST_UNKNOWN`; `UNSUPPORTED` where
+   *   a registry does not allow deletes).
+   */
+  async deleteManifest(reference: string | Reference, options: RequestOptions = {}): Promise<string> {
+    const ref = toReference(reference);
+    const digest = ref.digest ?? (await this.headManifest(ref, options))?.digest;
+    if (digest === undefined) {
+      throw new RegistryError('ERR_REGISTRY_RESPONSE', `${formatReference(ref)}: no such manifest`, {
+        reference: formatReference(ref),
+        status: 404,
+        registryCode: 'MANIFEST_UNKNOWN',
+      });
+    }
+    const answer = await this.#send(
+      ref,
+      { method: 'DELETE', path: `manifests/${digest}`, push: true },
+      options,
+    );
+    await answer.body.dump();
+    return digest;
+  }
+
   /** Closes the connection pools. */
   async close(): Promise<void> {
     await this.#agent.close();
