@@ -13,6 +13,7 @@ export const PEER_PACKAGES = {
   'docker-registry': 'docker-registry',
   tar: 'tar',
   zstd: 'zstd',
+  openssl: 'openssl',
 } as const;
 
 export type Peer = keyof typeof PEER_PACKAGES;

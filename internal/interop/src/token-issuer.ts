@@ -1,13 +1,10 @@
 // A Docker token service for interop tests: signs ES256 JWTs with a throwaway key whose
 // self-signed certificate the registry trusts (its `rootcertbundle`), granting every
 // scope asked for to the users it knows (or to anyone, anonymously, for pulls).
-import { execFile } from 'node:child_process';
 import { randomUUID, sign, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { selfSignedCertificate } from './certificate.ts';
 
 /** A running token service. */
 export interface TokenIssuer {
@@ -15,7 +12,7 @@ export interface TokenIssuer {
   readonly realm: string;
   readonly service: string;
   readonly issuer: string;
-  /** The PEM certificate the registry must trust. */
+  /** The file holding the PEM certificate the registry must trust. */
   readonly certificate: string;
   /** Every `scope` asked for, in order. */
   readonly requests: string[][];
@@ -29,27 +26,11 @@ export async function startTokenIssuer(
   dir: string,
   users: Readonly<Record<string, string>>,
 ): Promise<TokenIssuer> {
-  const key = join(dir, 'token.key');
-  const certificate = join(dir, 'token.crt');
-  await promisify(execFile)('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    certificate,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=stevedore-test-token',
-  ]);
-  const privateKey = await readFile(key, 'utf8');
-  const pem = await readFile(certificate, 'utf8');
+  const {
+    key: privateKey,
+    certificate: pem,
+    certificateFile,
+  } = await selfSignedCertificate(dir, 'token', 'stevedore-test-token');
   const der = new X509Certificate(pem).raw;
   const service = 'stevedore-test-registry';
   const issuer = 'stevedore-test-issuer';
@@ -98,7 +79,7 @@ export async function startTokenIssuer(
     realm: `http://127.0.0.1:${port}/token`,
     service,
     issuer,
-    certificate,
+    certificate: certificateFile,
     requests,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };

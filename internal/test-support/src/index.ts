@@ -1,5 +1,9 @@
 // Small images for tests: layers whose bytes are short strings (assembleImage never reads
-// layer bytes, so they need not be real tar+gzip), and stream collectors.
+// layer bytes, so they need not be real tar+gzip), stream collectors, and checks of what
+// a write left on disk.
+import { readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
 import { readTar, type TarEntryInput, type TarEntryType, writeTar } from '@stevedore/archive';
 import { collectBytes, computeDigest } from '@stevedore/digest';
 import {
@@ -121,4 +125,55 @@ export async function multiChunkImage(layers: number, bytesPerLayer: number): Pr
     made.push(await createLayer(tar, { sink: memoryBlobSink }));
   }
   return assembleImage(testConfig, made);
+}
+
+/** Every file under `dir` (relative, `/`-separated), sorted; none when `dir` is absent. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  const found = await readdir(dir, { recursive: true, withFileTypes: true }).catch((error: unknown) => {
+    if ((error as { code?: unknown }).code === 'ENOENT') return [];
+    throw error;
+  });
+  return found
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/'))
+    .sort();
+}
+
+// blobs/sha256/<hex> (oci:), <hex> and <hex>.manifest.json (dir:), blobs/sha256:<hex> (static:).
+const DIGEST_NAMED = /(?:^|[/:-])([0-9a-f]{64})(?:\.manifest\.json)?$/;
+
+/**
+ * What a failed or aborted write left wrong in a directory destination: temporary files,
+ * and files named by a sha256 digest (as the local transports name blobs and manifests)
+ * whose bytes hash to something else. None when `dir` is absent.
+ */
+export async function leftovers(dir: string): Promise<string[]> {
+  const wrong: string[] = [];
+  for (const name of await filesUnder(dir)) {
+    if (name.split('/').at(-1)?.startsWith('.tmp')) wrong.push(`${name} (temporary)`);
+    const expected = DIGEST_NAMED.exec(name)?.[1];
+    if (expected === undefined) continue;
+    const actual = await computeDigest(new Uint8Array(await readFile(join(dir, name))));
+    if (actual.encoded !== expected) wrong.push(`${name} (does not hash to its name)`);
+  }
+  return wrong;
+}
+
+/**
+ * The temporary directories of the default blob sink (`stevedore-blobs-*` under the
+ * system's temporary directory) holding any of the blobs `digests` names, with the files
+ * each holds. Give blobs of unique content so that directories of other tests do not count.
+ */
+export async function blobSinkDirectoriesHolding(
+  digests: readonly string[],
+): Promise<Array<{ readonly path: string; readonly files: string[] }>> {
+  const names = digests.map((digest) => digest.replace(':', '-'));
+  const holding: Array<{ path: string; files: string[] }> = [];
+  for (const entry of await readdir(tmpdir())) {
+    if (!entry.startsWith('stevedore-blobs-')) continue;
+    const path = join(tmpdir(), entry);
+    const files = await readdir(path).catch((): string[] => []);
+    if (names.some((name) => files.includes(name))) holding.push({ path, files });
+  }
+  return holding;
 }

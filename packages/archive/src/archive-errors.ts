@@ -34,7 +34,7 @@ export class ArchiveError extends StevedoreError<ArchiveErrorCode> {
   readonly path: string | undefined;
 
   constructor(code: ArchiveErrorCode, message: string, details: ArchiveErrorDetails = {}) {
-    super(code, message, 'cause' in details ? { cause: details.cause } : {});
+    super(code, message, details);
     this.value = details.value;
     this.expected = details.expected;
     this.actual = details.actual;

@@ -20,10 +20,11 @@ import { scanZstdFrames } from './zstd-frames.ts';
 
 const MiB = 1024 * 1024;
 // Output buffer of the streaming decoders. Node's default of 16 KiB costs a threadpool
-// round trip per 16 KiB, about half of gunzip's speed.
+// round trip per 16 KiB, which slowed gunzip markedly (timed once by hand, not in bench/).
 const decodeChunkSize = MiB;
 // Decoded bytes the decoder may run ahead of its consumer: it keeps inflating on the
-// threadpool while the main thread hashes and writes (about 10 % faster than one chunk).
+// threadpool while the main thread hashes and writes (somewhat faster than one chunk
+// ahead; timed once by hand, not in bench/).
 const decodeAhead = 4 * MiB;
 const decoderOptions = { chunkSize: decodeChunkSize, readableHighWaterMark: decodeAhead };
 

@@ -2,6 +2,7 @@
 // decode what we write, and we decode what they write. A missing tool fails the test in
 // CI (CI=true) and skips it elsewhere, naming the Debian package to install.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { collectBytes } from '@stevedore/digest';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { compressWith, decompressWith } from './compression.ts';
 import type { CompressionBackend } from './compression-backend.ts';
@@ -49,22 +50,6 @@ function layerLike(length: number): Uint8Array {
   return bytes;
 }
 
-async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of chunks) {
-    parts.push(chunk);
-    length += chunk.length;
-  }
-  const joined = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
-}
-
 async function* inChunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
 }
@@ -83,20 +68,20 @@ describe.each(backends)('%s backend', (_name, backend) => {
   it('writes gzip that gzip -d and pigz -d decode', { timeout: 60_000 }, async (context) => {
     requireTool(context, 'gzip');
     requireTool(context, 'pigz');
-    const compressed = await collect(compressWith(backend, inChunks(input, 100_000), 'gzip'));
+    const compressed = await collectBytes(compressWith(backend, inChunks(input, 100_000), 'gzip'));
     expect(same(run('gzip', ['-d', '-c'], compressed), input)).toBe(true);
     expect(same(run('pigz', ['-d', '-c'], compressed), input)).toBe(true);
     // gzip -t checks the CRC and length, and warns (exit 2) about anything odd.
     run('gzip', ['-t'], compressed);
-    const empty = await collect(compressWith(backend, new Uint8Array(0), 'gzip'));
+    const empty = await collectBytes(compressWith(backend, new Uint8Array(0), 'gzip'));
     expect(run('gzip', ['-d', '-c'], empty).length).toBe(0);
   });
 
   it('writes zstd that zstd -d decodes', { timeout: 60_000 }, async (context) => {
     requireTool(context, 'zstd');
-    const compressed = await collect(compressWith(backend, inChunks(input, 100_000), 'zstd'));
+    const compressed = await collectBytes(compressWith(backend, inChunks(input, 100_000), 'zstd'));
     expect(same(run('zstd', ['-d', '-c'], compressed), input)).toBe(true);
-    const empty = await collect(compressWith(backend, new Uint8Array(0), 'zstd'));
+    const empty = await collectBytes(compressWith(backend, new Uint8Array(0), 'zstd'));
     expect(run('zstd', ['-d', '-c'], empty).length).toBe(0);
   });
 
@@ -111,10 +96,10 @@ describe.each(backends)('%s backend', (_name, backend) => {
       run('pigz', ['-c'], input.subarray(half)),
     ]);
     for (const compressed of [gzipped, pigzed, members]) {
-      expect(same(await collect(decompressWith(backend, inChunks(compressed, 65_537), 'gzip')), input)).toBe(
-        true,
-      );
-      expect(same(await collect(decompressWith(backend, compressed, 'auto')), input)).toBe(true);
+      expect(
+        same(await collectBytes(decompressWith(backend, inChunks(compressed, 65_537), 'gzip')), input),
+      ).toBe(true);
+      expect(same(await collectBytes(decompressWith(backend, compressed, 'auto')), input)).toBe(true);
     }
   });
 
@@ -131,10 +116,10 @@ describe.each(backends)('%s backend', (_name, backend) => {
       run('zstd', ['-19', '-c', '--no-check'], input.subarray(half)),
     ]);
     for (const compressed of [threaded, unknownSize, frames]) {
-      expect(same(await collect(decompressWith(backend, inChunks(compressed, 65_537), 'zstd')), input)).toBe(
-        true,
-      );
-      expect(same(await collect(decompressWith(backend, compressed, 'auto')), input)).toBe(true);
+      expect(
+        same(await collectBytes(decompressWith(backend, inChunks(compressed, 65_537), 'zstd')), input),
+      ).toBe(true);
+      expect(same(await collectBytes(decompressWith(backend, compressed, 'auto')), input)).toBe(true);
     }
   });
 });

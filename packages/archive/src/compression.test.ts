@@ -3,6 +3,7 @@
 // independent decoder for the node branch's and pako's output) and the formats' fixed
 // fields. Interop with gzip, pigz and zstd is in compression.interop.test.ts.
 import { gunzipSync, gzipSync, constants as zlibConstants, zstdCompressSync } from 'node:zlib';
+import { collectBytes, concatBytes } from '@stevedore/digest';
 import { StevedoreError } from '@stevedore/errors';
 import { describe, expect, it } from 'vitest';
 import * as selected from '#compression-backend';
@@ -55,24 +56,10 @@ function* chunked(bytes: Uint8Array, size: number): Generator<Uint8Array> {
 async function* asyncChunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   yield* chunked(bytes, size);
 }
-async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const chunk of chunks) parts.push(chunk);
-  return join(parts);
-}
 async function sizes(chunks: AsyncIterable<Uint8Array>): Promise<number[]> {
   const result: number[] = [];
   for await (const chunk of chunks) result.push(chunk.length);
   return result;
-}
-function join(parts: readonly Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
 }
 // toEqual walks big arrays slowly; this finds the first difference.
 function expectBytes(actual: Uint8Array, expected: Uint8Array): void {
@@ -128,9 +115,11 @@ describe.each(backends)('%s backend', (_name, backend) => {
         it(`round-trips ${vector.name}`, { timeout: 60_000 }, async () => {
           const input = vector.bytes();
           const source = vector.chunk === undefined ? input : asyncChunks(input, vector.chunk);
-          const compressed = await collect(compressWith(backend, source, compression));
+          const compressed = await collectBytes(compressWith(backend, source, compression));
           expect(detectCompression(compressed)).toBe(compression);
-          const restored = await collect(decompressWith(backend, asyncChunks(compressed, 3001), compression));
+          const restored = await collectBytes(
+            decompressWith(backend, asyncChunks(compressed, 3001), compression),
+          );
           expectBytes(restored, input);
           if (compression === 'gzip') expectBytes(gunzipSync(compressed), input);
         });
@@ -138,28 +127,31 @@ describe.each(backends)('%s backend', (_name, backend) => {
 
       it('is deterministic: same bytes twice, and for any chunking of the input', async () => {
         const input = mixed(3 * gzipBlockSize + 5000);
-        const whole = await collect(compressWith(backend, input, compression));
-        expectBytes(await collect(compressWith(backend, input, compression)), whole);
+        const whole = await collectBytes(compressWith(backend, input, compression));
+        expectBytes(await collectBytes(compressWith(backend, input, compression)), whole);
         for (const size of [1000, 65536, 131073]) {
-          expectBytes(await collect(compressWith(backend, asyncChunks(input, size), compression)), whole);
+          expectBytes(
+            await collectBytes(compressWith(backend, asyncChunks(input, size), compression)),
+            whole,
+          );
         }
       });
 
       it('honours the level', async () => {
         const input = mixed(600 * KiB);
-        const fast = await collect(compressWith(backend, input, compression, { level: 1 }));
-        const strong = await collect(
+        const fast = await collectBytes(compressWith(backend, input, compression, { level: 1 }));
+        const strong = await collectBytes(
           compressWith(backend, input, compression, { level: compression === 'gzip' ? 9 : 19 }),
         );
         expect(strong.length).toBeLessThan(fast.length);
         for (const compressed of [fast, strong]) {
-          expectBytes(await collect(decompressWith(backend, compressed, compression)), input);
+          expectBytes(await collectBytes(decompressWith(backend, compressed, compression)), input);
         }
       });
 
       it('gives output chunks of 64 KiB or more, except the last', { timeout: 60_000 }, async () => {
         const input = mixed(3 * MiB);
-        const compressed = await collect(compressWith(backend, asyncChunks(input, 1024), compression));
+        const compressed = await collectBytes(compressWith(backend, asyncChunks(input, 1024), compression));
         const compressedSizes = await sizes(compressWith(backend, asyncChunks(input, 1024), compression));
         expect(compressedSizes.slice(0, -1).every((size) => size >= 64 * KiB)).toBe(true);
         const restoredSizes = await sizes(
@@ -171,25 +163,27 @@ describe.each(backends)('%s backend', (_name, backend) => {
       });
 
       it('reads concatenated streams, split at every offset', async () => {
-        const first = await collect(compressWith(backend, text(300), compression));
-        const second = await collect(compressWith(backend, noise(200), compression));
-        const both = join([first, second]);
-        const expected = join([text(300), noise(200)]);
+        const first = await collectBytes(compressWith(backend, text(300), compression));
+        const second = await collectBytes(compressWith(backend, noise(200), compression));
+        const both = concatBytes([first, second]);
+        const expected = concatBytes([text(300), noise(200)]);
         for (let split = 0; split <= both.length; split++) {
           const parts = [both.subarray(0, split), both.subarray(split)];
           expectBytes(
-            await collect(decompressWith(backend, asyncChunks(join(parts), both.length + 1), compression)),
+            await collectBytes(
+              decompressWith(backend, asyncChunks(concatBytes(parts), both.length + 1), compression),
+            ),
             expected,
           );
           const source = (async function* () {
             yield* parts;
           })();
-          expectBytes(await collect(decompressWith(backend, source, compression)), expected);
+          expectBytes(await collectBytes(decompressWith(backend, source, compression)), expected);
         }
       });
 
       it('fails with ERR_DECOMPRESSION_FAILED on truncated input', async () => {
-        const compressed = await collect(compressWith(backend, mixed(200 * KiB), compression));
+        const compressed = await collectBytes(compressWith(backend, mixed(200 * KiB), compression));
         for (const cut of [
           0,
           1,
@@ -201,7 +195,7 @@ describe.each(backends)('%s backend', (_name, backend) => {
           compressed.length - 1,
         ]) {
           const error = await failure(
-            collect(decompressWith(backend, compressed.subarray(0, cut), compression)),
+            collectBytes(decompressWith(backend, compressed.subarray(0, cut), compression)),
           );
           expect(error).toBeInstanceOf(ArchiveError);
           expect(StevedoreError.is(error, 'ERR_DECOMPRESSION_FAILED')).toBe(true);
@@ -212,7 +206,7 @@ describe.each(backends)('%s backend', (_name, backend) => {
 
       it('fails with ERR_DECOMPRESSION_FAILED on corrupt input', async () => {
         const input = mixed(200 * KiB);
-        const compressed = await collect(compressWith(backend, input, compression));
+        const compressed = await collectBytes(compressWith(backend, input, compression));
         const positions = [
           0,
           2,
@@ -225,7 +219,7 @@ describe.each(backends)('%s backend', (_name, backend) => {
         for (const position of positions) {
           const corrupt = compressed.slice();
           corrupt[position] = (corrupt[position] as number) ^ 0x5a;
-          const result = await collect(decompressWith(backend, corrupt, compression)).then(
+          const result = await collectBytes(decompressWith(backend, corrupt, compression)).then(
             (restored) => restored,
             (error: unknown) => error,
           );
@@ -240,7 +234,7 @@ describe.each(backends)('%s backend', (_name, backend) => {
             expect(StevedoreError.is(result, 'ERR_DECOMPRESSION_FAILED')).toBe(true);
           }
         }
-        const error = await failure(collect(decompressWith(backend, noise(1000), compression)));
+        const error = await failure(collectBytes(decompressWith(backend, noise(1000), compression)));
         expect(StevedoreError.is(error, 'ERR_DECOMPRESSION_FAILED')).toBe(true);
       });
 
@@ -264,22 +258,22 @@ describe.each(backends)('%s backend', (_name, backend) => {
         await stream.next();
         controller.abort(reason);
         const pulledAtAbort = pulled;
-        expect(await failure(collect(stream))).toBe(reason);
+        expect(await failure(collectBytes(stream))).toBe(reason);
         expect(pulled).toBeLessThanOrEqual(pulledAtAbort + 1);
         expect(closed).toBe(true);
 
-        const compressed = await collect(compressWith(backend, noise(2 * MiB), compression));
+        const compressed = await collectBytes(compressWith(backend, noise(2 * MiB), compression));
         const decoding = new AbortController();
         const decoder = decompressWith(backend, asyncChunks(compressed, 64 * KiB), compression, {
           signal: decoding.signal,
         });
         await decoder.next();
         decoding.abort(reason);
-        expect(await failure(collect(decoder))).toBe(reason);
+        expect(await failure(collectBytes(decoder))).toBe(reason);
 
         const aborted = AbortSignal.abort(reason);
         expect(
-          await failure(collect(compressWith(backend, noise(10), compression, { signal: aborted }))),
+          await failure(collectBytes(compressWith(backend, noise(10), compression, { signal: aborted }))),
         ).toBe(reason);
       });
 
@@ -289,14 +283,14 @@ describe.each(backends)('%s backend', (_name, backend) => {
           yield noise(300 * KiB);
           throw sourceError;
         })();
-        expect(await failure(collect(compressWith(backend, broken, compression)))).toBe(sourceError);
+        expect(await failure(collectBytes(compressWith(backend, broken, compression)))).toBe(sourceError);
 
-        const compressed = await collect(compressWith(backend, noise(300 * KiB), compression));
+        const compressed = await collectBytes(compressWith(backend, noise(300 * KiB), compression));
         const brokenCompressed = (async function* () {
           yield compressed.subarray(0, 1000);
           throw sourceError;
         })();
-        expect(await failure(collect(decompressWith(backend, brokenCompressed, compression)))).toBe(
+        expect(await failure(collectBytes(decompressWith(backend, brokenCompressed, compression)))).toBe(
           sourceError,
         );
 
@@ -316,7 +310,7 @@ describe.each(backends)('%s backend', (_name, backend) => {
 
   it('writes a fixed gzip header and a CRC-32/ISIZE trailer', async () => {
     const input = text(1000);
-    const compressed = await collect(compressWith(backend, input, 'gzip'));
+    const compressed = await collectBytes(compressWith(backend, input, 'gzip'));
     expect([...compressed.subarray(0, 10)]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
     const view = new DataView(compressed.buffer, compressed.byteOffset + compressed.length - 8);
     // Node's gzip of the same input has a CRC-32 computed by zlib, independently.
@@ -324,27 +318,27 @@ describe.each(backends)('%s backend', (_name, backend) => {
     expect(view.getUint32(0, true)).toBe(reference.readUInt32LE(reference.length - 8));
     expect(view.getUint32(4, true)).toBe(1000);
     // Empty input: a final empty deflate block (03 00), CRC 0, ISIZE 0.
-    const empty = await collect(compressWith(backend, new Uint8Array(0), 'gzip'));
+    const empty = await collectBytes(compressWith(backend, new Uint8Array(0), 'gzip'));
     expect([...empty.subarray(10)]).toEqual([3, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
   });
 
   it('writes zstd as frames of at most 4 MiB that declare their size', async () => {
-    const compressed = await collect(compressWith(backend, text(9 * MiB), 'zstd'));
+    const compressed = await collectBytes(compressWith(backend, text(9 * MiB), 'zstd'));
     const sizes: Array<number | undefined> = [];
     for await (const piece of scanZstdFrames(asyncChunks(compressed, 100_000))) {
       if (piece.frame !== undefined) sizes.push(piece.frame.contentSize);
     }
     expect(sizes).toEqual([zstdBlockSize, zstdBlockSize, MiB]);
-    const empty = await collect(compressWith(backend, new Uint8Array(0), 'zstd'));
-    expect(await collect(decompressWith(backend, empty, 'zstd'))).toEqual(new Uint8Array(0));
+    const empty = await collectBytes(compressWith(backend, new Uint8Array(0), 'zstd'));
+    expect(await collectBytes(decompressWith(backend, empty, 'zstd'))).toEqual(new Uint8Array(0));
   });
 
   it('skips zero padding after a gzip member, and fails on other trailing bytes', async () => {
-    const compressed = await collect(compressWith(backend, text(5000), 'gzip'));
-    const padded = join([compressed, new Uint8Array(1000)]);
-    expectBytes(await collect(decompressWith(backend, padded, 'gzip')), text(5000));
-    const garbage = join([compressed, new TextEncoder().encode('trailing')]);
-    const error = await failure(collect(decompressWith(backend, garbage, 'gzip')));
+    const compressed = await collectBytes(compressWith(backend, text(5000), 'gzip'));
+    const padded = concatBytes([compressed, new Uint8Array(1000)]);
+    expectBytes(await collectBytes(decompressWith(backend, padded, 'gzip')), text(5000));
+    const garbage = concatBytes([compressed, new TextEncoder().encode('trailing')]);
+    const error = await failure(collectBytes(decompressWith(backend, garbage, 'gzip')));
     expect(StevedoreError.is(error, 'ERR_DECOMPRESSION_FAILED')).toBe(true);
   });
 
@@ -356,24 +350,24 @@ describe.each(backends)('%s backend', (_name, backend) => {
       params: { [zlibConstants.ZSTD_c_checksumFlag]: 1, [zlibConstants.ZSTD_c_compressionLevel]: 5 },
       chunkSize: 1024,
     });
-    const stream = join([skippable, foreign, skippable, foreign]);
+    const stream = concatBytes([skippable, foreign, skippable, foreign]);
     expect(detectCompression(stream)).toBe('zstd');
     expectBytes(
-      await collect(decompressWith(backend, asyncChunks(stream, 777), 'auto')),
-      join([input, input]),
+      await collectBytes(decompressWith(backend, asyncChunks(stream, 777), 'auto')),
+      concatBytes([input, input]),
     );
   });
 
   it('decodes a zstd frame of unknown size that expands more than 20 times', async () => {
-    const input = join([new Uint8Array(5 * MiB), text(100 * KiB), new Uint8Array(3 * MiB)]);
+    const input = concatBytes([new Uint8Array(5 * MiB), text(100 * KiB), new Uint8Array(3 * MiB)]);
     const frame = await streamedZstd(input);
     expect(frame.length * 20).toBeLessThan(input.length);
-    expectBytes(await collect(decompressWith(backend, asyncChunks(frame, 5000), 'zstd')), input);
+    expectBytes(await collectBytes(decompressWith(backend, asyncChunks(frame, 5000), 'zstd')), input);
     // The frame has a checksum: any damage fails, at its end (the checksum) or inside.
     for (const position of [frame.length - 1, frame.length - 5, frame.length >> 1, 9]) {
       const corrupt = frame.slice();
       corrupt[position] = (corrupt[position] as number) ^ 1;
-      const error = await failure(collect(decompressWith(backend, corrupt, 'zstd')));
+      const error = await failure(collectBytes(decompressWith(backend, corrupt, 'zstd')));
       expect(StevedoreError.is(error, 'ERR_DECOMPRESSION_FAILED')).toBe(true);
     }
   });
@@ -384,14 +378,21 @@ describe.each(backends)('%s backend', (_name, backend) => {
     expect(await scanZstdFrames(asyncChunks(frame, frame.length)).next()).toMatchObject({
       value: { frame: { contentSize: input.length } },
     });
-    expectBytes(await collect(decompressWith(backend, asyncChunks(frame, 100_000), 'zstd')), input);
+    expectBytes(await collectBytes(decompressWith(backend, asyncChunks(frame, 100_000), 'zstd')), input);
   });
 
   it('decodes gzip from other encoders: levels, names, several members', async () => {
     const a = text(70 * KiB);
     const b = noise(10 * KiB);
-    const members = join([gzipSync(a, { level: 1 }), gzipSync(new Uint8Array(0)), gzipSync(b, { level: 9 })]);
-    expectBytes(await collect(decompressWith(backend, asyncChunks(members, 999), 'gzip')), join([a, b]));
+    const members = concatBytes([
+      gzipSync(a, { level: 1 }),
+      gzipSync(new Uint8Array(0)),
+      gzipSync(b, { level: 9 }),
+    ]);
+    expectBytes(
+      await collectBytes(decompressWith(backend, asyncChunks(members, 999), 'gzip')),
+      concatBytes([a, b]),
+    );
   });
 });
 
@@ -399,7 +400,7 @@ describe.each(backends)('%s backend', (_name, backend) => {
 async function streamedZstd(input: Uint8Array): Promise<Uint8Array> {
   const { createZstdCompress } = await import('node:zlib');
   const encoder = createZstdCompress({ params: { [zlibConstants.ZSTD_c_checksumFlag]: 1 } });
-  const done = collect(encoder);
+  const done = collectBytes(encoder);
   for (const chunk of chunked(input, 64 * KiB)) encoder.write(chunk);
   encoder.end();
   return done;
@@ -409,8 +410,8 @@ describe('both backends', () => {
   it('write the same gzip bytes: pako matches Node zlib, so digests do not depend on the runtime', async () => {
     for (const input of [new Uint8Array(0), text(1), mixed(gzipBlockSize * 3 + 17), noise(200 * KiB)]) {
       for (const level of [1, 6, 9]) {
-        const fromNode = await collect(compressWith(nodeBackend, input, 'gzip', { level }));
-        const fromPortable = await collect(compressWith(portableBackend, input, 'gzip', { level }));
+        const fromNode = await collectBytes(compressWith(nodeBackend, input, 'gzip', { level }));
+        const fromPortable = await collectBytes(compressWith(portableBackend, input, 'gzip', { level }));
         expectBytes(fromPortable, fromNode);
       }
     }
@@ -419,10 +420,10 @@ describe('both backends', () => {
   it('decode each other’s output', async () => {
     const input = mixed(5 * MiB);
     for (const compression of ['gzip', 'zstd'] as const) {
-      const fromNode = await collect(compressWith(nodeBackend, input, compression));
-      const fromPortable = await collect(compressWith(portableBackend, input, compression));
-      expectBytes(await collect(decompressWith(portableBackend, fromNode, compression)), input);
-      expectBytes(await collect(decompressWith(nodeBackend, fromPortable, compression)), input);
+      const fromNode = await collectBytes(compressWith(nodeBackend, input, compression));
+      const fromPortable = await collectBytes(compressWith(portableBackend, input, compression));
+      expectBytes(await collectBytes(decompressWith(portableBackend, fromNode, compression)), input);
+      expectBytes(await collectBytes(decompressWith(nodeBackend, fromPortable, compression)), input);
     }
   });
 });
@@ -443,14 +444,17 @@ describe('detectCompression', () => {
 
   it('drives decompress "auto", with the magic split over chunks', async () => {
     const input = text(3000);
-    const gzip = await collect(compressWith(nodeBackend, input, 'gzip'));
-    const zstd = await collect(compressWith(nodeBackend, input, 'zstd'));
+    const gzip = await collectBytes(compressWith(nodeBackend, input, 'gzip'));
+    const zstd = await collectBytes(compressWith(nodeBackend, input, 'zstd'));
     for (const compressed of [gzip, zstd, input]) {
-      expectBytes(await collect(decompressWith(nodeBackend, asyncChunks(compressed, 1))), input);
-      expectBytes(await collect(decompressWith(portableBackend, asyncChunks(compressed, 3), 'auto')), input);
+      expectBytes(await collectBytes(decompressWith(nodeBackend, asyncChunks(compressed, 1))), input);
+      expectBytes(
+        await collectBytes(decompressWith(portableBackend, asyncChunks(compressed, 3), 'auto')),
+        input,
+      );
     }
     for (const short of [new Uint8Array(0), Uint8Array.of(0x1f), Uint8Array.of(0x28, 0xb5, 0x2f)]) {
-      expect(await collect(decompressWith(nodeBackend, short))).toEqual(short);
+      expect(await collectBytes(decompressWith(nodeBackend, short))).toEqual(short);
     }
   });
 });
@@ -473,10 +477,12 @@ describe('arguments', () => {
   it('passes bytes through for none', async () => {
     const input = [text(10), new Uint8Array(0), noise(5)];
     const output: Uint8Array[] = [];
-    for await (const chunk of compressWith(nodeBackend, asyncChunks(join(input), 10), 'none'))
+    for await (const chunk of compressWith(nodeBackend, asyncChunks(concatBytes(input), 10), 'none'))
       output.push(chunk);
     expect(output).toEqual([text(10), noise(5)]);
-    expect(await collect(decompressWith(portableBackend, join(input), 'none'))).toEqual(join(input));
+    expect(await collectBytes(decompressWith(portableBackend, concatBytes(input), 'none'))).toEqual(
+      concatBytes(input),
+    );
   });
 
   it('gives plain Uint8Arrays, never Buffers', async () => {

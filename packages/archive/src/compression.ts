@@ -137,15 +137,8 @@ export function decompressWith(
   if (compression === 'none') return passThrough(source, signal);
   if (compression === 'auto') return decompressDetected(backend, source, signal);
   return run('decompress', compression, source, signal, (chunks) =>
-    coalesce(decoder(backend, compression)(chunks)),
+    coalesce(compression === 'gzip' ? backend.gunzip(chunks) : backend.unzstd(chunks)),
   );
-}
-
-function decoder(
-  backend: CompressionBackend,
-  compression: 'gzip' | 'zstd',
-): (chunks: AsyncIterable<Uint8Array>) => AsyncGenerator<Uint8Array, void, undefined> {
-  return (chunks) => (compression === 'gzip' ? backend.gunzip(chunks) : backend.unzstd(chunks));
 }
 
 async function* decompressDetected(
@@ -169,13 +162,7 @@ async function* decompressDetected(
       yield* head;
       yield* chunks;
     }
-    if (compression === 'none') {
-      for await (const chunk of replay()) if (chunk.length > 0) yield chunk;
-    } else {
-      yield* run('decompress', compression, replay(), signal, (input) =>
-        coalesce(decoder(backend, compression)(input)),
-      );
-    }
+    yield* decompressWith(backend, replay(), compression, signal === undefined ? {} : { signal });
   } finally {
     await chunks.return();
   }

@@ -71,8 +71,8 @@ export function encodeZstd(
 // only for an empty input), starts `encode` for each, at most `limit` at a time, and
 // yields the results in block order. `encode` is called in block order, so it may keep
 // state; a block's bytes stay untouched until its result is in, then the buffer is
-// reused (fresh 4 MiB buffers cost page faults: about 0.2 s per GiB). Input bytes are
-// copied into the blocks: a source may reuse its buffers.
+// reused (fresh 4 MiB buffers cost page faults; timed once by hand, not in bench/).
+// Input bytes are copied into the blocks: a source may reuse its buffers.
 async function* encodeBlocks(
   chunks: AsyncIterable<Uint8Array>,
   size: number,

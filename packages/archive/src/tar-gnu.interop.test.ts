@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { collectBytes } from '@stevedore/digest';
 import { StevedoreError } from '@stevedore/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TarEntryInput } from './tar-entry.ts';
@@ -47,12 +48,6 @@ if (version === undefined && process.env.CI !== 'true') {
 
 const work = mkdtempSync(join(tmpdir(), 'stevedore-tar-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-async function bytesOf(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const chunk of chunks) parts.push(chunk);
-  return new Uint8Array(Buffer.concat(parts));
-}
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 const D150 = 'd'.repeat(150);
@@ -98,7 +93,7 @@ describe.skipIf(version === undefined)(`GNU tar (${version ?? 'missing'})`, () =
   ];
 
   it('lists our archive exactly: names, types, modes, owners, sizes, times, link targets', async () => {
-    const archive = await bytesOf(writeTar(entries));
+    const archive = await collectBytes(writeTar(entries));
     for (const format of [[], ['--format=posix']]) {
       const names = run([...format, '--quoting-style=literal', '-tf', '-'], archive);
       expect(names.stderr).toBe('');
@@ -126,7 +121,7 @@ describe.skipIf(version === undefined)(`GNU tar (${version ?? 'missing'})`, () =
 
   it('extracts our archive exactly, xattrs included', async () => {
     const extractable = entries.filter((entry) => entry.type !== 'char'); // mknod needs privileges
-    const archive = await bytesOf(writeTar(extractable));
+    const archive = await collectBytes(writeTar(extractable));
     const target = mkdtempSync(join(work, 'extract-'));
     const result = run(
       ['--xattrs', '--xattrs-include=*', '--no-same-owner', '-xpf', '-', '-C', target],
@@ -215,7 +210,7 @@ describe.skipIf(version === undefined)(`GNU tar (${version ?? 'missing'})`, () =
     async function read(archive: Uint8Array): Promise<Map<string, Seen>> {
       const seen = new Map<string, Seen>();
       for await (const entry of readTar(archive)) {
-        const body = new TextDecoder().decode(await bytesOf(entry.content));
+        const body = new TextDecoder().decode(await collectBytes(entry.content));
         seen.set(entry.name, {
           type: entry.type,
           mode: entry.mode,

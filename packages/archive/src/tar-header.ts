@@ -3,11 +3,17 @@
 // Stevedore writes ustar blocks exactly as GNU tar 1.34 does in --format=posix: numeric
 // fields are zero-padded octal followed by a NUL, the checksum is six digits, a NUL and a
 // space, and an extended header's own block leaves devmajor/devminor empty.
+import { concatBytes } from '@stevedore/digest';
 import { excerpt } from '@stevedore/errors';
 import { ArchiveError } from './archive-errors.ts';
 
 /** @internal The tar block size. */
 export const BLOCK_SIZE = 512;
+
+/** @internal The zero bytes that follow `size` bytes of content, up to the next block. */
+export function paddingSize(size: number): number {
+  return (BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE;
+}
 
 /** @internal The largest value of an 8-byte octal field (7 digits and a NUL). */
 export const MAX_OCTAL_7 = 0o7777777;
@@ -248,7 +254,8 @@ function invalidField(field: string, value: unknown, offset: number): ArchiveErr
   );
 }
 
-function cString(block: Uint8Array, [offset, length]: readonly [number, number]): string {
+/** @internal The NUL-terminated UTF-8 string in `block` at `offset`, at most `length` bytes. */
+export function cString(block: Uint8Array, [offset, length]: readonly [number, number]): string {
   let end = offset;
   while (end < offset + length && block[end] !== 0) end++;
   return utf8.decode(block.subarray(offset, end));
@@ -305,7 +312,6 @@ export function paxHeaderName(name: string): Uint8Array {
 /** @internal Encodes PAX records, in the order given. */
 export function encodePaxRecords(records: Iterable<readonly [string, Uint8Array]>): Uint8Array {
   const parts: Uint8Array[] = [];
-  let total = 0;
   for (const [key, value] of records) {
     const keyBytes = encodeUtf8(key);
     const body = keyBytes.length + value.length + 3; // ' ', '=', '\n'
@@ -323,15 +329,8 @@ export function encodePaxRecords(records: Iterable<readonly [string, Uint8Array]
     record.set(value, prefix.length + keyBytes.length + 1);
     record[length - 1] = 0x0a;
     parts.push(record);
-    total += length;
   }
-  const out = new Uint8Array(total);
-  let position = 0;
-  for (const part of parts) {
-    out.set(part, position);
-    position += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /**

@@ -1,5 +1,6 @@
 // Property tests: writeTar → readTar gives back every header and every byte, and no input
 // makes readTar fail with anything but an ArchiveError.
+import { collectBytes } from '@stevedore/digest';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ArchiveError } from './archive-errors.ts';
@@ -90,12 +91,6 @@ function streamed(content: Uint8Array, cuts: number[]): AsyncIterable<Uint8Array
   };
 }
 
-async function bytesOf(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const chunk of chunks) parts.push(chunk);
-  return new Uint8Array(Buffer.concat(parts));
-}
-
 function expected(input: TarEntryInput): TarHeader & { content: Uint8Array } {
   const content = input.content instanceof Uint8Array ? input.content : new Uint8Array(0);
   const isLink = input.type === 'symlink' || input.type === 'hardlink';
@@ -151,7 +146,7 @@ describe('tar properties', () => {
             if (index % 2 === 0 || !(input.content instanceof Uint8Array)) return input;
             return { ...input, size: input.content.length, content: streamed(input.content, chunks) };
           });
-          const archive = await bytesOf(writeTar(inputs));
+          const archive = await collectBytes(writeTar(inputs));
           async function* source(): AsyncGenerator<Uint8Array> {
             for (let offset = 0; offset < archive.length; offset += readChunk) {
               yield archive.subarray(offset, offset + readChunk);
@@ -159,7 +154,7 @@ describe('tar properties', () => {
           }
           const read = [];
           for await (const { content, offset: _offset, ...header } of readTar(source())) {
-            read.push({ ...header, pax: { ...header.pax }, content: await bytesOf(content) });
+            read.push({ ...header, pax: { ...header.pax }, content: await collectBytes(content) });
           }
           expect(read).toEqual(entries.map(({ input }) => expected(input)));
         },
@@ -182,7 +177,7 @@ describe('tar properties', () => {
         fc.array(fc.tuple(fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 12 }),
         fc.option(fc.nat(), { nil: undefined }),
         async (entries, mutations, cut) => {
-          const archive = await bytesOf(writeTar(entries.map(({ input }) => input)));
+          const archive = await collectBytes(writeTar(entries.map(({ input }) => input)));
           const touched = new Set<number>();
           for (const [position, value] of mutations) {
             const index = position % archive.length;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { collectBytes, concatBytes } from '@stevedore/digest';
 import { StevedoreError } from '@stevedore/errors';
 import tarStream from 'tar-stream';
 import { describe, expect, it } from 'vitest';
@@ -14,22 +15,6 @@ function fixture(name: string): Uint8Array {
   return new Uint8Array(readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url)));
 }
 
-async function bytesOf(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const chunk of chunks) parts.push(chunk);
-  return concat(...parts);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 interface ReadEntry extends Omit<TarHeader, 'pax'> {
   readonly pax: Record<string, string>;
   readonly body: string;
@@ -41,7 +26,7 @@ async function readAll(source: Parameters<typeof readTar>[0]): Promise<ReadEntry
     entries.push({
       ...header,
       pax: { ...header.pax },
-      body: new TextDecoder().decode(await bytesOf(content)),
+      body: new TextDecoder().decode(await collectBytes(content)),
     });
   }
   return entries;
@@ -100,12 +85,12 @@ function rechecksum(block: Uint8Array): Uint8Array {
 }
 
 function padded(data: Uint8Array): Uint8Array {
-  return concat(data, new Uint8Array((512 - (data.length % 512)) % 512));
+  return concatBytes([data, new Uint8Array((512 - (data.length % 512)) % 512)]);
 }
 
 function paxHeader(records: Array<[string, string]>, typeflag = 0x78): Uint8Array {
   const data = encodePaxRecords(records.map(([key, value]) => [key, text(value)]));
-  return concat(header({ name: 'PaxHeaders/x', size: data.length, typeflag }), padded(data));
+  return concatBytes([header({ name: 'PaxHeaders/x', size: data.length, typeflag }), padded(data)]);
 }
 
 const END = new Uint8Array(1024);
@@ -244,7 +229,7 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
       const archive = fixture(name);
       let files = 0;
       for await (const entry of readTar(archive)) {
-        const body = await bytesOf(entry.content);
+        const body = await collectBytes(entry.content);
         expect(archive.subarray(entry.offset, entry.offset + entry.size)).toEqual(body);
         if (entry.type === 'file' && entry.size > 0) files++;
       }
@@ -282,7 +267,7 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
     await readError(text('definitely not a tar archive'.padEnd(600, '.')), 'ERR_TAR_INVALID');
     // a gzip stream is not a tar archive either
     await readError(
-      concat(new Uint8Array([0x1f, 0x8b, 8, 0]), new Uint8Array(1020).fill(7)),
+      concatBytes([new Uint8Array([0x1f, 0x8b, 8, 0]), new Uint8Array(1020).fill(7)]),
       'ERR_TAR_INVALID',
     );
   });
@@ -290,17 +275,17 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
   it('fails with ERR_TAR_INVALID for malformed numbers and PAX records', async () => {
     const badOctal = header({ name: 'f' });
     badOctal.set(text('0000089'), 100); // mode
-    await readError(concat(rechecksum(badOctal), END), 'ERR_TAR_INVALID');
+    await readError(concatBytes([rechecksum(badOctal), END]), 'ERR_TAR_INVALID');
 
     const broken = ['x 20 path=a\n', '30 path=too-short\n', '5 a=b\n', '7 =abc\n', '9 abc=de!', '7 abcd\n'];
     for (const records of broken) {
       const data = text(records);
-      const archive = concat(
+      const archive = concatBytes([
         header({ name: 'p', size: data.length, typeflag: 0x78 }),
         padded(data),
         header({ name: 'f' }),
         END,
-      );
+      ]);
       await readError(archive, 'ERR_TAR_INVALID');
     }
     for (const [key, value] of [
@@ -310,20 +295,23 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
       ['mtime', '1.2.3'],
       ['size', '99999999999999999999'],
     ] as const) {
-      await readError(concat(paxHeader([[key, value]]), header({ name: 'f' }), END), 'ERR_TAR_INVALID');
+      await readError(
+        concatBytes([paxHeader([[key, value]]), header({ name: 'f' }), END]),
+        'ERR_TAR_INVALID',
+      );
     }
     // an extended header larger than Go's archive/tar accepts
     const huge = header({ name: 'p', size: 2 * 1024 * 1024, typeflag: 0x78 });
     await readError(
-      concat(huge, new Uint8Array(2 * 1024 * 1024), header({ name: 'f' }), END),
+      concatBytes([huge, new Uint8Array(2 * 1024 * 1024), header({ name: 'f' }), END]),
       'ERR_TAR_INVALID',
     );
     // a PAX header followed by the end of the archive
-    await readError(concat(paxHeader([['path', 'x']]), END), 'ERR_TAR_INVALID');
+    await readError(concatBytes([paxHeader([['path', 'x']]), END]), 'ERR_TAR_INVALID');
   });
 
   it('applies PAX records: fractional and negative mtimes round down, empty values keep the field', async () => {
-    const archive = concat(
+    const archive = concatBytes([
       paxHeader([
         ['mtime', '1700000000.75'],
         ['uid', '4000000000'],
@@ -338,7 +326,7 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
       paxHeader([['mtime', '-2']]),
       header({ name: 'h' }),
       END,
-    );
+    ]);
     const [f, g, h] = await readAll(archive);
     expect(f).toMatchObject({
       mtime: 1_700_000_000,
@@ -353,7 +341,7 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
   });
 
   it('skips global headers entirely, and a later local header replaces an earlier one', async () => {
-    const archive = concat(
+    const archive = concatBytes([
       paxHeader(
         [
           ['comment', 'global'],
@@ -366,7 +354,7 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
       paxHeader([['comment', 'second']]),
       header({ name: 'b' }),
       END,
-    );
+    ]);
     const entries = await readAll(archive);
     expect(entries.map((entry) => [entry.name, entry.pax])).toEqual([
       ['a', {}],
@@ -381,7 +369,7 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
       return rechecksum(block);
     };
     const entries = await readAll(
-      concat(v7('dir/', 0), v7('old', 0, 3), padded(text('abc')), v7('c', 0x37), END),
+      concatBytes([v7('dir/', 0), v7('old', 0, 3), padded(text('abc')), v7('c', 0x37), END]),
     );
     expect(entries.map((entry) => [entry.name, entry.type, entry.body])).toEqual([
       ['dir/', 'directory', ''],
@@ -392,7 +380,11 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
 
   it('reads links, devices, fifos and directories as carrying no data, whatever their size field says', async () => {
     // Go's archive/tar, and so containerd, read them so: the next block is the next header.
-    const archive = concat(header({ name: 'd/', typeflag: 0x35, size: 1000 }), header({ name: 'f' }), END);
+    const archive = concatBytes([
+      header({ name: 'd/', typeflag: 0x35, size: 1000 }),
+      header({ name: 'f' }),
+      END,
+    ]);
     expect((await readAll(archive)).map((entry) => [entry.name, entry.size])).toEqual([
       ['d/', 0],
       ['f', 0],
@@ -400,15 +392,15 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
   });
 
   it('skips GNU volume labels and fails on entry types it cannot represent', async () => {
-    const label = concat(header({ name: 'my label', typeflag: 0x56 }), header({ name: 'f' }), END);
+    const label = concatBytes([header({ name: 'my label', typeflag: 0x56 }), header({ name: 'f' }), END]);
     expect((await readAll(label)).map((entry) => entry.name)).toEqual(['f']);
     for (const flag of 'SDMN8A') {
-      const archive = concat(header({ name: 'odd', typeflag: flag.charCodeAt(0) }), END);
+      const archive = concatBytes([header({ name: 'odd', typeflag: flag.charCodeAt(0) }), END]);
       const error = await readError(archive, 'ERR_TAR_UNSUPPORTED_ENTRY');
       expect(error).toMatchObject({ path: 'odd', value: flag });
     }
     // GNU sparse files in PAX form (format 1.0, as GNU tar --sparse --format=posix writes)
-    const sparse = concat(
+    const sparse = concatBytes([
       paxHeader([
         ['GNU.sparse.major', '1'],
         ['GNU.sparse.minor', '0'],
@@ -417,14 +409,14 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
       ]),
       header({ name: 'GNUSparseFile.0/f' }),
       END,
-    );
+    ]);
     await readError(sparse, 'ERR_TAR_UNSUPPORTED_ENTRY');
   });
 
   it('stops at the end-of-archive marker, where GNU tar and containerd stop, and reads past it', async () => {
     const archive = fixture('gnu-ustar.tar');
     // a second archive after the first is not part of it
-    expect(await readAll(concat(archive, fixture('gnu-v7.tar')))).toEqual(basic);
+    expect(await readAll(concatBytes([archive, fixture('gnu-v7.tar')]))).toEqual(basic);
     // bytes after the end are read (a verifying source sees them all), and ignored
     let reads = 0;
     async function* source(): AsyncGenerator<Uint8Array> {
@@ -458,7 +450,7 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
   });
 
   it('hands out content as views of the input, not copies, and as plain Uint8Arrays', async () => {
-    const archive = await bytesOf(
+    const archive = await collectBytes(
       writeTar([{ name: 'f', type: 'file', content: new Uint8Array(100_000).fill(9) }]),
     );
     for await (const entry of readTar(archive)) {
@@ -474,7 +466,7 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
   });
 
   it('skips unread content, and refuses content read late or twice', async () => {
-    const archive = await bytesOf(
+    const archive = await collectBytes(
       writeTar([
         { name: 'a', type: 'file', content: text('aaa') },
         { name: 'b', type: 'file', content: text('bbb') },
@@ -484,17 +476,17 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
     const entries: TarEntry[] = [];
     for await (const entry of readTar(archive)) entries.push(entry);
     expect(entries.map((entry) => entry.name)).toEqual(['a', 'b', 'c']);
-    const late = await bytesOf(entries[0]?.content as AsyncIterable<Uint8Array>).catch(
+    const late = await collectBytes(entries[0]?.content as AsyncIterable<Uint8Array>).catch(
       (error: unknown) => error,
     );
     expect(StevedoreError.is(late, 'ERR_TAR_CONTENT_CONSUMED')).toBe(true);
-    expect(await bytesOf(entries[2]?.content as AsyncIterable<Uint8Array>)).toEqual(new Uint8Array(0));
+    expect(await collectBytes(entries[2]?.content as AsyncIterable<Uint8Array>)).toEqual(new Uint8Array(0));
 
     for await (const entry of readTar(archive)) {
       if (entry.name !== 'a') continue;
       const iterator = entry.content[Symbol.asyncIterator]();
       expect(await iterator.next()).toEqual({ done: false, value: text('aaa') });
-      const twice = await bytesOf(entry.content).catch((error: unknown) => error);
+      const twice = await collectBytes(entry.content).catch((error: unknown) => error);
       expect(StevedoreError.is(twice, 'ERR_TAR_CONTENT_CONSUMED')).toBe(true);
     }
   });
@@ -519,13 +511,15 @@ describe('readTar reads what GNU tar writes (test/fixtures/make-fixtures.sh)', (
     expect(cancelled).toBe(true);
 
     // content left behind by a loop that ended is gone, and says so
-    const single = await bytesOf(writeTar([{ name: 'f', type: 'file', content: text('abc') }]));
+    const single = await collectBytes(writeTar([{ name: 'f', type: 'file', content: text('abc') }]));
     let file: TarEntry | undefined;
     for await (const entry of readTar(single)) {
       file = entry;
       break;
     }
-    const late = await bytesOf(file?.content as AsyncIterable<Uint8Array>).catch((error: unknown) => error);
+    const late = await collectBytes(file?.content as AsyncIterable<Uint8Array>).catch(
+      (error: unknown) => error,
+    );
     expect(StevedoreError.is(late, 'ERR_TAR_CONTENT_CONSUMED')).toBe(true);
   });
 

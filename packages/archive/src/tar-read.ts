@@ -14,11 +14,13 @@ import { ArchiveError } from './archive-errors.ts';
 import type { TarEntry, TarEntryType, TarHeader } from './tar-entry.ts';
 import {
   BLOCK_SIZE,
+  cString,
   type DecodedHeader,
   decodeHeader,
   decodePaxRecords,
   decodePaxValue,
   isZeroBlock,
+  paddingSize,
   TypeFlag,
 } from './tar-header.ts';
 
@@ -43,7 +45,6 @@ const ENTRY_TYPES: ReadonlyMap<number, TarEntryType> = new Map([
 ]);
 
 const EMPTY = new Uint8Array(0);
-const utf8 = new TextDecoder();
 
 /**
  * Reads a tar archive entry by entry. Accepts what real tools write: POSIX ustar and PAX
@@ -137,11 +138,11 @@ async function readHeaders(reader: ChunkReader): Promise<NextEntry | undefined> 
         await readMeta(reader, raw, 'global PAX');
         continue;
       case TypeFlag.gnuLongName:
-        longName = cString(await readMeta(reader, raw, 'GNU long name'));
+        longName = cString(await readMeta(reader, raw, 'GNU long name'), [0, raw.size]);
         pending = `GNU long name header at byte ${offset}`;
         continue;
       case TypeFlag.gnuLongLink:
-        longLink = cString(await readMeta(reader, raw, 'GNU long link'));
+        longLink = cString(await readMeta(reader, raw, 'GNU long link'), [0, raw.size]);
         pending = `GNU long link header at byte ${offset}`;
         continue;
       case TypeFlag.gnuVolumeLabel:
@@ -259,11 +260,6 @@ function invalidPaxValue(key: string, value: string, offset: number): ArchiveErr
   );
 }
 
-function cString(bytes: Uint8Array): string {
-  const end = bytes.indexOf(0);
-  return utf8.decode(end < 0 ? bytes : bytes.subarray(0, end));
-}
-
 async function readMeta(reader: ChunkReader, raw: DecodedHeader, kind: string): Promise<Uint8Array> {
   if (raw.size > MAX_META_SIZE) {
     throw new ArchiveError(
@@ -276,8 +272,9 @@ async function readMeta(reader: ChunkReader, raw: DecodedHeader, kind: string): 
   const data = await reader.read(raw.size);
   if (data.length < raw.size) throw truncated(`inside a ${kind} header`, start + data.length);
   const paddingStart = reader.position;
-  const skipped = await reader.skip(padding(raw.size));
-  if (skipped < padding(raw.size)) throw truncated(`inside a ${kind} header`, paddingStart + skipped);
+  const padding = paddingSize(raw.size);
+  const skipped = await reader.skip(padding);
+  if (skipped < padding) throw truncated(`inside a ${kind} header`, paddingStart + skipped);
   return data;
 }
 
@@ -291,11 +288,7 @@ async function skipData(reader: ChunkReader, size: number, name: string): Promis
 // umoci 0.4.7 ends its layers right after the last file's bytes (Go's tar writer pads
 // an entry only when another follows or on Close), and Go's reader accepts that.
 async function skipPadding(reader: ChunkReader, size: number): Promise<void> {
-  await reader.skip(padding(size));
-}
-
-function padding(size: number): number {
-  return (BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE;
+  await reader.skip(paddingSize(size));
 }
 
 function truncated(where: string, offset: number, path?: string): ArchiveError {

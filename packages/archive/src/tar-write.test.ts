@@ -15,18 +15,6 @@ function fixture(name: string): Uint8Array {
   return new Uint8Array(readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url)));
 }
 
-async function bytesOf(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const chunk of chunks) parts.push(chunk);
-  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 // GNU tar pads its output to whole records; our archive is the same bytes without the padding.
 function expectSameAsGnu(ours: Uint8Array, gnu: Uint8Array): void {
   expect(ours.length % 512).toBe(0);
@@ -53,7 +41,7 @@ const T110 = 't'.repeat(110);
 
 describe('writeTar known answers (GNU tar 1.34 bytes, test/fixtures/make-fixtures.sh)', () => {
   it('writes a ustar archive byte for byte as GNU tar --format=ustar does', async () => {
-    const ours = await bytesOf(
+    const ours = await collectBytes(
       writeTar([
         { name: 'root', type: 'directory', mode: 0o755 },
         { name: 'root/empty', type: 'directory', mode: 0o700 },
@@ -68,7 +56,7 @@ describe('writeTar known answers (GNU tar 1.34 bytes, test/fixtures/make-fixture
 
   it('writes PAX headers byte for byte as GNU tar --format=posix does', async () => {
     const base = { mtime: 1_700_000_000 };
-    const ours = await bytesOf(
+    const ours = await collectBytes(
       writeTar([
         { ...base, name: 'root/', type: 'directory' },
         { ...base, name: `root/${D150}`, type: 'directory' },
@@ -88,7 +76,7 @@ describe('writeTar known answers (GNU tar 1.34 bytes, test/fixtures/make-fixture
   it('copies GNU tar archives byte for byte: writeTar(readTar(archive))', async () => {
     for (const name of ['gnu-ustar-kat.tar', 'gnu-posix-kat.tar']) {
       const archive = fixture(name);
-      expectSameAsGnu(await bytesOf(writeTar(readTar(archive))), archive);
+      expectSameAsGnu(await collectBytes(writeTar(readTar(archive))), archive);
     }
   });
 
@@ -169,8 +157,8 @@ describe('writeTar', () => {
       { name: 'a', type: 'directory' },
       { name: 'a/b', type: 'file', content: text('b') },
     ];
-    const first = await bytesOf(writeTar(entries()));
-    const second = await bytesOf(writeTar(entries()));
+    const first = await collectBytes(writeTar(entries()));
+    const second = await collectBytes(writeTar(entries()));
     expect(Buffer.from(first).equals(Buffer.from(second))).toBe(true);
     const headers = [];
     for await (const { content: _, ...header } of readTar(first)) headers.push(header);
@@ -190,12 +178,12 @@ describe('writeTar', () => {
       { sourceDateEpoch: 1_700_000_000 },
     );
     const mtimes = [];
-    for await (const entry of readTar(await bytesOf(archive))) mtimes.push(entry.mtime);
+    for await (const entry of readTar(await collectBytes(archive))) mtimes.push(entry.mtime);
     expect(mtimes).toEqual([1_700_000_000, 5, 1_700_000_000]);
   });
 
   it('keeps mode bits, owners and device numbers as given', async () => {
-    const archive = await bytesOf(
+    const archive = await collectBytes(
       writeTar([
         { name: 'tmp', type: 'directory', mode: 0o1777 },
         { name: 'su', type: 'file', mode: 0o6755, uid: 1000, gid: 100, uname: 'me', gname: 'users' },
@@ -217,7 +205,7 @@ describe('writeTar', () => {
   });
 
   it('never writes atime or ctime records, even when the entry carries them', async () => {
-    const archive = await bytesOf(
+    const archive = await collectBytes(
       writeTar([{ name: 'f', type: 'file', pax: { atime: '1.5', ctime: '2.5', comment: 'kept' } }]),
     );
     const records = new TextDecoder().decode(archive.subarray(512, 1024));
@@ -226,10 +214,10 @@ describe('writeTar', () => {
   });
 
   it('ends with two zero blocks and pads content to whole blocks', async () => {
-    const archive = await bytesOf(writeTar([{ name: 'f', type: 'file', content: text('abc') }]));
+    const archive = await collectBytes(writeTar([{ name: 'f', type: 'file', content: text('abc') }]));
     expect(archive.length).toBe(512 + 512 + 1024);
     expect(archive.subarray(512 + 3).every((byte) => byte === 0)).toBe(true);
-    expect((await bytesOf(writeTar([]))).length).toBe(1024);
+    expect((await collectBytes(writeTar([]))).length).toBe(1024);
   });
 
   it('streams content through: each chunk goes out before the next is asked for', async () => {
@@ -276,8 +264,9 @@ describe('writeTar', () => {
         }),
       };
     }
-    const archive = await bytesOf(writeTar(entries()));
-    for await (const entry of readTar(archive)) expect(await bytesOf(entry.content)).toEqual(text('abcd'));
+    const archive = await collectBytes(writeTar(entries()));
+    for await (const entry of readTar(archive))
+      expect(await collectBytes(entry.content)).toEqual(text('abcd'));
   });
 
   it('fails with ERR_TAR_SIZE_MISMATCH as soon as content overruns its size', async () => {
@@ -289,7 +278,7 @@ describe('writeTar', () => {
       }
     }
     const error = await expectArchiveError(
-      bytesOf(writeTar([{ name: 'f', type: 'file', size: 250, content: content() }])),
+      collectBytes(writeTar([{ name: 'f', type: 'file', size: 250, content: content() }])),
       'ERR_TAR_SIZE_MISMATCH',
     );
     expect(produced).toBe(3);
@@ -298,15 +287,15 @@ describe('writeTar', () => {
 
   it('fails with ERR_TAR_SIZE_MISMATCH when content is short, or a Uint8Array disagrees', async () => {
     await expectArchiveError(
-      bytesOf(writeTar([{ name: 'f', type: 'file', size: 10, content: zeros(5) }])),
+      collectBytes(writeTar([{ name: 'f', type: 'file', size: 10, content: zeros(5) }])),
       'ERR_TAR_SIZE_MISMATCH',
     );
     await expectArchiveError(
-      bytesOf(writeTar([{ name: 'f', type: 'file', size: 2, content: text('abc') }])),
+      collectBytes(writeTar([{ name: 'f', type: 'file', size: 2, content: text('abc') }])),
       'ERR_TAR_SIZE_MISMATCH',
     );
     await expectArchiveError(
-      bytesOf(writeTar([{ name: 'f', type: 'file', size: 2 }])),
+      collectBytes(writeTar([{ name: 'f', type: 'file', size: 2 }])),
       'ERR_TAR_SIZE_MISMATCH',
     );
   });
@@ -344,7 +333,7 @@ describe('writeTar', () => {
     ['an empty pax key', { name: 'f', type: 'file', pax: { '': 'c' } }],
     ['an xattr value beyond bytes', { name: 'f', type: 'file', pax: { 'SCHILY.xattr.user.x': 'ā' } }],
   ])('rejects %s with ERR_TAR_INVALID_ENTRY', async (_, entry) => {
-    await expectArchiveError(bytesOf(writeTar([entry as TarEntryInput])), 'ERR_TAR_INVALID_ENTRY');
+    await expectArchiveError(collectBytes(writeTar([entry as TarEntryInput])), 'ERR_TAR_INVALID_ENTRY');
   });
 
   it.each<[string, unknown, ErrorConstructor]>([
@@ -361,11 +350,11 @@ describe('writeTar', () => {
     ['a stream without size', { name: 'f', type: 'file', content: zeros(1) }, TypeError],
     ['a non-string pax value', { name: 'f', type: 'file', pax: { a: 1 } }, TypeError],
   ])('rejects %s with a TypeError or RangeError', async (_, entry, type) => {
-    await expect(bytesOf(writeTar([entry as TarEntryInput]))).rejects.toThrow(type);
+    await expect(collectBytes(writeTar([entry as TarEntryInput]))).rejects.toThrow(type);
   });
 
   it('takes empty content on entries that have none (as readTar gives them), and nothing more', async () => {
-    const archive = await bytesOf(
+    const archive = await collectBytes(
       writeTar([
         { name: 'd', type: 'directory', content: zeros(0) },
         { name: 'l', type: 'symlink', linkname: 'd', content: new Uint8Array(0) },
@@ -373,14 +362,14 @@ describe('writeTar', () => {
     );
     expect(archive.length).toBe(2 * 512 + 1024);
     await expectArchiveError(
-      bytesOf(writeTar([{ name: 'd', type: 'directory', content: zeros(1) }])),
+      collectBytes(writeTar([{ name: 'd', type: 'directory', content: zeros(1) }])),
       'ERR_TAR_INVALID_ENTRY',
     );
   });
 
   it('rejects bad options and entries that are not iterable', async () => {
-    await expect(bytesOf(writeTar([], { sourceDateEpoch: -1 }))).rejects.toThrow(RangeError);
-    await expect(bytesOf(writeTar(42 as unknown as TarEntryInput[]))).rejects.toThrow(TypeError);
+    await expect(collectBytes(writeTar([], { sourceDateEpoch: -1 }))).rejects.toThrow(RangeError);
+    await expect(collectBytes(writeTar(42 as unknown as TarEntryInput[]))).rejects.toThrow(TypeError);
   });
 
   it('stops when the signal aborts', async () => {
@@ -393,11 +382,11 @@ describe('writeTar', () => {
       })(),
       { signal: controller.signal },
     );
-    await expect(bytesOf(archive)).rejects.toThrow('stop');
+    await expect(collectBytes(archive)).rejects.toThrow('stop');
   });
 
   it('is read back by tar-stream, an independent implementation', async () => {
-    const archive = await bytesOf(
+    const archive = await collectBytes(
       writeTar([
         { name: `a/${D150}/${F120}`, type: 'file', content: text('long') },
         { name: 'ünï', type: 'symlink', linkname: T110 },
@@ -409,7 +398,7 @@ describe('writeTar', () => {
     const seen: unknown[] = [];
     const done = (async () => {
       for await (const entry of extract) {
-        const body = await bytesOf(entry as AsyncIterable<Uint8Array>);
+        const body = await collectBytes(entry as AsyncIterable<Uint8Array>);
         const { name, type, mode, linkname, pax } = entry.header;
         seen.push({ name, type, mode, linkname, pax, body: new TextDecoder().decode(body) });
       }

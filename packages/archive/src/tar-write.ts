@@ -13,6 +13,7 @@ import {
   isBinaryPaxKey,
   MAX_OCTAL_7,
   MAX_OCTAL_11,
+  paddingSize,
   paxHeaderName,
   TypeFlag,
 } from './tar-header.ts';
@@ -136,7 +137,7 @@ export async function* writeTar(
       if (written !== entry.size) throw sizeMismatch(entry.name, entry.size, written);
     }
     const ready: Uint8Array[] = [];
-    output.reserve((BLOCK_SIZE - (entry.size % BLOCK_SIZE)) % BLOCK_SIZE, ready); // zeros
+    output.reserve(paddingSize(entry.size), ready); // zeros
     for (const chunk of ready) yield chunk;
   }
   const ready: Uint8Array[] = [];
@@ -170,7 +171,7 @@ export function encodeFileHeaderBlock(entry: Omit<TarEntryInput, 'content'> & { 
 
 /** The zero bytes that follow a file's content of `size` bytes, up to the next 512-byte block. */
 export function tarPadding(size: number): Uint8Array {
-  return new Uint8Array((BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE);
+  return new Uint8Array(paddingSize(size));
 }
 
 /** The two zero blocks that end a tar archive. */
@@ -183,7 +184,9 @@ export function tarEnd(): Uint8Array {
 function writeHeaders(entry: PreparedEntry, output: OutputBuffer): Uint8Array[] {
   const ready: Uint8Array[] = [];
   let length = BLOCK_SIZE;
-  if (entry.pax !== undefined) length += BLOCK_SIZE + blocksFor(entry.pax.data.length);
+  if (entry.pax !== undefined) {
+    length += BLOCK_SIZE + entry.pax.data.length + paddingSize(entry.pax.data.length);
+  }
   const target = length <= BATCH_SIZE ? output.reserve(length, ready) : new Uint8Array(length);
   if (entry.pax !== undefined) {
     encodeHeader(entry.pax.fields, target.subarray(0, BLOCK_SIZE));
@@ -192,10 +195,6 @@ function writeHeaders(entry: PreparedEntry, output: OutputBuffer): Uint8Array[] 
   encodeHeader(entry.fields, target.subarray(length - BLOCK_SIZE));
   if (length > BATCH_SIZE) ready.push(...output.add(target));
   return ready;
-}
-
-function blocksFor(size: number): number {
-  return Math.ceil(size / BLOCK_SIZE) * BLOCK_SIZE;
 }
 
 function sizeMismatch(name: string, size: number, written: number): ArchiveError {

@@ -1,11 +1,12 @@
-import { assembleImage, type Image, imageAnnotations, imageFormat, imageLayers } from '@stevedore/image';
+import { type Image, imageFormat, imageLayers, reassembleImage } from '@stevedore/image';
 import type { LayerInput } from './build-image.ts';
 import { type BuildOptions, buildLayer, checkFormat, createdTime } from './build-image.ts';
 
 /**
  * Adds a layer on top of an image, with a matching history entry, and recomputes the
- * config, manifest and digests through `assembleImage`. The image's format and
- * annotations are kept unless the options say otherwise; its layers are never re-read.
+ * config, manifest and digests through `reassembleImage`. The image's format,
+ * annotations, tag and `subject` are kept unless the options say otherwise (converted to
+ * Docker, it loses its annotations and subject); its layers are never re-read.
  *
  * @throws {BuildError} as `buildImage`.
  * @example
@@ -29,11 +30,12 @@ export async function appendLayer(
     ...(image.config.history ?? []),
     { ...(created === undefined ? {} : { created }), created_by: 'stevedore append' },
   ];
-  const annotations = options.annotations ?? (format === 'oci' ? imageAnnotations(image) : undefined);
-  return assembleImage({ ...image.config, history }, [...imageLayers(image), layer], {
+  return reassembleImage(image, {
+    config: { ...image.config, history },
+    layers: [...imageLayers(image), layer],
     format,
-    ...(annotations === undefined || Object.keys(annotations).length === 0 ? {} : { annotations }),
-    ...((options.tag ?? image.tag) ? { tag: options.tag ?? image.tag } : {}),
+    ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
+    ...(options.tag === undefined ? {} : { tag: options.tag }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
 }

@@ -44,8 +44,14 @@ export interface BuildOptions {
   readonly tag?: string;
   /** Keep files' uid and gid from directories instead of 0. */
   readonly preserveOwnership?: boolean;
-  /** Where layer blobs are kept: a directory (Node), or a sink; default temporary files (Node) or memory. */
+  /**
+   * Where layer blobs are kept: a directory (Node). By default (neither this nor
+   * `blobSink`) they go to one fresh temporary directory per build in Node, which is
+   * left for the OS to clean (the image reads its layers from there), or to memory
+   * elsewhere.
+   */
   readonly blobDirectory?: string;
+  /** Where layer blobs are written instead (memory, an OCI layout…); wins over `blobDirectory`. */
   readonly blobSink?: BlobSink;
   readonly onEvent?: BuildEventHandler;
   readonly signal?: AbortSignal;
@@ -70,8 +76,10 @@ export async function buildImage(
   options: BuildOptions = {},
 ): Promise<Image> {
   checkFormat(options);
+  // One sink for the whole build: its layers share one temporary directory.
+  const withSink = await withBlobSink(options);
   const layers: Layer[] = [];
-  for (const input of layerInputs) layers.push(await buildLayer(input, options));
+  for (const input of layerInputs) layers.push(await buildLayer(input, withSink));
   return imageFromLayers(layers, config, options);
 }
 
@@ -85,9 +93,22 @@ export async function buildLayer(input: LayerInput, options: BuildOptions = {}):
   return layerFromTar(await tarOf(input, options), options);
 }
 
+/**
+ * The options with the sink a build writes to: the caller's, or the default one made
+ * once here (a fresh temporary directory in Node unless `blobDirectory` names one), so
+ * every layer of one build goes to the same place.
+ * @internal
+ */
+export async function withBlobSink(options: BuildOptions): Promise<BuildOptions & { blobSink: BlobSink }> {
+  const { blobSink } = options;
+  return blobSink === undefined
+    ? { ...options, blobSink: await defaultBlobSink(options.blobDirectory) }
+    : { ...options, blobSink };
+}
+
 /** @internal */
 export async function layerFromTar(tar: AsyncIterable<Uint8Array>, options: BuildOptions): Promise<Layer> {
-  const sink = options.blobSink ?? (await defaultBlobSink(options.blobDirectory));
+  const { blobSink: sink } = await withBlobSink(options);
   return createLayer(tar, {
     sink,
     ...(options.signal === undefined ? {} : { signal: options.signal }),

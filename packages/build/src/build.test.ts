@@ -1,12 +1,22 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { chmod, link, mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decompress, readTar, type TarEntryInput, writeTar } from '@stevedore/archive';
-import { computeDigest } from '@stevedore/digest';
-import { type Image, imageLayers, memoryBlobSink, readBlob } from '@stevedore/image';
+import { readTar, type TarEntryInput, writeTar } from '@stevedore/archive';
+import { collectBytes, computeDigest } from '@stevedore/digest';
+import {
+  assembleImage,
+  type BlobSource,
+  type Image,
+  imageLayers,
+  type Layer,
+  memoryBlobSink,
+  readLayerTar,
+} from '@stevedore/image';
 import { MediaTypes } from '@stevedore/manifest';
+import { blobSinkDirectoriesHolding } from '@stevedore-internal/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendLayer, type BuildEvent, buildFromDir, buildImage } from './index.ts';
 
@@ -17,12 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
-
-async function bytesOf(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return new Uint8Array(Buffer.concat(chunks));
-}
 
 interface Listed {
   name: string;
@@ -38,8 +42,8 @@ async function listLayer(image: Image, index = 0): Promise<Listed[]> {
   const layer = imageLayers(image)[index];
   if (layer === undefined) throw new Error('no such layer');
   const listed: Listed[] = [];
-  for await (const entry of readTar(decompress(await readBlob(image, layer.descriptor.digest), 'auto'))) {
-    const content = new TextDecoder().decode(await bytesOf(entry.content));
+  for await (const entry of readTar(await readLayerTar(layer))) {
+    const content = new TextDecoder().decode(await collectBytes(entry.content));
     listed.push({
       name: entry.name,
       type: entry.type,
@@ -94,7 +98,7 @@ describe('buildImage', () => {
   });
 
   it('builds from tar bytes and compressed tar streams with the tar digest as diff_id', async () => {
-    const tar = await bytesOf(writeTar(entries));
+    const tar = await collectBytes(writeTar(entries));
     const diffId = (await computeDigest(tar)).toString();
     const fromBytes = await buildImage([tar], {}, { blobSink: memoryBlobSink, compression: 'none' });
     expect(imageLayers(fromBytes)[0]?.diffId).toBe(diffId);
@@ -155,6 +159,29 @@ describe('buildImage', () => {
     expect(image.manifest.json.layers[0]?.mediaType).toBe(MediaTypes.DockerLayerGzip);
   });
 
+  it('writes every layer of one build to one temporary directory by default', async () => {
+    // Unique content, so the directories of builds running beside this one do not count.
+    const marker = randomUUID();
+    const image = await buildImage(
+      [
+        [{ name: 'one', type: 'file', content: new TextEncoder().encode(`one ${marker}`) }],
+        [{ name: 'two', type: 'file', content: new TextEncoder().encode(`two ${marker}`) }],
+      ],
+      {},
+    );
+    const digests = imageLayers(image).map((layer) => layer.descriptor.digest.toString());
+    const holding = await blobSinkDirectoriesHolding(digests);
+    try {
+      expect(holding).toHaveLength(1);
+      expect(holding[0]?.files).toEqual(
+        expect.arrayContaining(digests.map((digest) => digest.replace(':', '-'))),
+      );
+      expect((await listLayer(image, 1)).map((entry) => entry.name)).toEqual(['two']);
+    } finally {
+      for (const { path } of holding) await rm(path, { recursive: true, force: true });
+    }
+  });
+
   it('refuses inputs of no known kind', async () => {
     await expect(
       buildImage([42 as unknown as Uint8Array], {}, { blobSink: memoryBlobSink }),
@@ -164,7 +191,44 @@ describe('buildImage', () => {
   });
 });
 
+/** A source of one blob that counts the times it is opened and fails them. */
+function untouchableBlobs(digest: string): BlobSource & { opens: number } {
+  return {
+    opens: 0,
+    async openBlob(descriptor) {
+      if (descriptor.digest !== digest) return undefined;
+      this.opens++;
+      throw new Error(`${digest} was read`);
+    },
+  };
+}
+
 describe('appendLayer', () => {
+  it('keeps the subject, annotations and tag, and never reads the layers below', async () => {
+    const digest = `sha256:${'b'.repeat(64)}`;
+    const blobs = untouchableBlobs(digest);
+    const below: Layer = {
+      descriptor: { mediaType: MediaTypes.OciLayerGzip, digest, size: 10 },
+      diffId: `sha256:${'d'.repeat(64)}`,
+      blobs,
+    };
+    const subject = { mediaType: MediaTypes.OciManifest, digest: `sha256:${'5'.repeat(64)}`, size: 123 };
+    const base = await assembleImage(
+      { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } },
+      [below],
+      { subject, annotations: { 'org.example': 'kept' }, tag: 'base' },
+    );
+    const appended = await appendLayer(base, [{ name: 'app', type: 'file', content: new Uint8Array([1]) }], {
+      blobSink: memoryBlobSink,
+    });
+    expect(appended.manifest.json.subject).toEqual(subject);
+    expect(appended.manifest.json.annotations).toEqual({ 'org.example': 'kept' });
+    expect(appended.tag).toBe('base');
+    expect(appended.manifest.json.layers[0]).toEqual(below.descriptor);
+    expect(blobs.opens).toBe(0);
+    expect((await listLayer(appended, 1)).map((entry) => entry.name)).toEqual(['app']);
+  });
+
   it('adds a layer and a history entry, keeping the base layers and format', async () => {
     const base = await buildImage([entries], { cmd: ['sh'] }, { blobSink: memoryBlobSink, format: 'docker' });
     const appended = await appendLayer(

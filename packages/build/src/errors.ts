@@ -19,7 +19,7 @@ export class BuildError extends StevedoreError<BuildErrorCode> {
   readonly path: string | undefined;
 
   constructor(code: BuildErrorCode, message: string, details: BuildErrorDetails = {}) {
-    super(code, message, 'cause' in details ? { cause: details.cause } : {});
+    super(code, message, details);
     this.path = details.path;
   }
 }

@@ -45,7 +45,13 @@ function readFailed(path: string, cause: unknown): BuildError {
 }
 
 // Sorting names by their UTF-8 bytes gives the same order on every machine and locale.
-const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+// Each name is encoded once, not once per comparison.
+function sortByBytes(names: readonly string[]): string[] {
+  return names
+    .map((name) => ({ name, bytes: Buffer.from(name) }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map((entry) => entry.name);
+}
 
 /**
  * A directory tree as tar entries: depth first, siblings in byte order, the root itself
@@ -60,7 +66,7 @@ async function* walkDirectory(root: string, options: PathInputOptions): AsyncGen
     const names = await readdir(directory).catch((cause: unknown) => {
       throw readFailed(directory, cause);
     });
-    for (const name of names.sort(byBytes)) {
+    for (const name of sortByBytes(names)) {
       const path = join(directory, name);
       const archiveName = `${prefix}${name}`;
       const info = await lstat(path, { bigint: true }).catch((cause: unknown) => {

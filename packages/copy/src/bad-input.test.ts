@@ -10,7 +10,13 @@ import { basename, join, relative, sep } from 'node:path';
 import { StevedoreError } from '@stevedore/errors';
 import { assembleIndex, type ImageNode, imageBlobs } from '@stevedore/image';
 import { manifestConfig, manifestLayers } from '@stevedore/manifest';
-import { rewriteTar, smallImage, type TarEntryLayout, tarLayout } from '@stevedore-internal/test-support';
+import {
+  leftovers,
+  rewriteTar,
+  smallImage,
+  type TarEntryLayout,
+  tarLayout,
+} from '@stevedore-internal/test-support';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { copy, readSource } from './index.ts';
 
@@ -375,29 +381,6 @@ async function snapshot(dir: string, except: string): Promise<Record<string, str
         : 'other';
   }
   return seen;
-}
-
-// blobs/sha256/<hex> (oci:), <hex> and <hex>.manifest.json (dir:), blobs/sha256:<hex> (static:).
-const DIGEST_NAMED = /(?:^|[/:])([0-9a-f]{64})(?:\.manifest\.json)?$/;
-
-/**
- * What a failed copy left in a directory destination: temporary files, and files under a
- * digest they do not hash to.
- */
-async function leftovers(destination: string): Promise<string[]> {
-  const found = await stat(destination).catch(() => undefined);
-  if (found === undefined) return [];
-  const wrong: string[] = [];
-  for (const entry of await readdir(destination, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    const name = relative(destination, path).split(sep).join('/');
-    if (entry.name.startsWith('.tmp')) wrong.push(`${name} (temporary)`);
-    const expected = DIGEST_NAMED.exec(name)?.[1];
-    if (expected !== undefined && sha256(new Uint8Array(await readFile(path))) !== expected)
-      wrong.push(`${name} (does not hash to its name)`);
-  }
-  return wrong;
 }
 
 const matrix = corruptions.flatMap((corruption) =>

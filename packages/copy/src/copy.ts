@@ -27,8 +27,7 @@ import {
   writeStatic,
 } from '@stevedore/transport-oci';
 import { RegistryClient, readRegistry, writeRegistry } from '@stevedore/transport-registry';
-import { type Endpoint, parseEndpoint } from './endpoint.ts';
-import { CopyError } from './errors.ts';
+import { type Endpoint, toEndpoint } from './endpoint.ts';
 
 /** What a copy reads: an endpoint (string or object), or an image already in memory. */
 export type CopySource = string | Endpoint | ImageNode;
@@ -115,7 +114,7 @@ export async function copy(
  * @throws {CopyError} `ERR_ENDPOINT_INVALID`; the transport's errors.
  */
 export async function readSource(source: CopySource, options: ReadSourceOptions = {}): Promise<ImageNode> {
-  if (typeof source === 'object' && 'kind' in source) return source;
+  if (typeof source === 'object' && source !== null && 'kind' in source) return source;
   const endpoint = toEndpoint(source);
   const signal = options.signal === undefined ? {} : { signal: options.signal };
   switch (endpoint.transport) {
@@ -176,16 +175,6 @@ export async function writeEndpoint(
       return writeRegistry(endpoint.reference, node, registryClientOf(options), transfer);
     }
   }
-}
-
-function toEndpoint(value: string | Endpoint): Endpoint {
-  if (typeof value === 'string') return parseEndpoint(value);
-  if (typeof value === 'object' && value !== null && typeof value.transport === 'string') return value;
-  throw new CopyError(
-    'ERR_ENDPOINT_INVALID',
-    'an endpoint must be a string such as "oci:./layout:v1" or an object',
-    {},
-  );
 }
 
 /**

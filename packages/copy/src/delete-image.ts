@@ -1,7 +1,7 @@
 import { deleteFromOciLayout } from '@stevedore/transport-oci';
 import { parseReference } from '@stevedore/transport-registry';
 import { type RegistryOption, registryClientOf } from './copy.ts';
-import { type Endpoint, formatEndpoint, parseEndpoint } from './endpoint.ts';
+import { type Endpoint, formatEndpoint, toEndpoint } from './endpoint.ts';
 import { CopyError } from './errors.ts';
 
 /**
@@ -17,7 +17,7 @@ export async function deleteImage(
   endpoint: string | Endpoint,
   options: { digest?: string } & RegistryOption = {},
 ): Promise<void> {
-  const parsed = typeof endpoint === 'string' ? parseEndpoint(endpoint) : endpoint;
+  const parsed = toEndpoint(endpoint);
   if (parsed.transport === 'docker') {
     const { registry, repository, ...named } = parseReference(parsed.reference);
     const digest = options.digest ?? named.digest;

@@ -91,6 +91,20 @@ export function parseEndpoint(text: string): Endpoint {
   }
 }
 
+/**
+ * An endpoint given as a string (parsed) or as an object (taken as it is).
+ * @throws {CopyError} `ERR_ENDPOINT_INVALID` for a bad string or anything else.
+ */
+export function toEndpoint(value: string | Endpoint): Endpoint {
+  if (typeof value === 'string') return parseEndpoint(value);
+  if (typeof value === 'object' && value !== null && typeof value.transport === 'string') return value;
+  throw new CopyError(
+    'ERR_ENDPOINT_INVALID',
+    'an endpoint must be a string such as "oci:./layout:v1" or an object',
+    {},
+  );
+}
+
 /** Formats an endpoint as the string {@link parseEndpoint} reads. */
 export function formatEndpoint(endpoint: Endpoint): string {
   switch (endpoint.transport) {

@@ -9,7 +9,7 @@ export class CopyError extends StevedoreError<CopyErrorCode> {
   readonly endpoint: string | undefined;
 
   constructor(code: CopyErrorCode, message: string, details: { endpoint?: string; cause?: unknown } = {}) {
-    super(code, message, 'cause' in details ? { cause: details.cause } : {});
+    super(code, message, details);
     this.endpoint = details.endpoint;
   }
 }

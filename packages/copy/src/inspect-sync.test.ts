@@ -86,6 +86,17 @@ describe('listTags', () => {
   });
 });
 
+describe('every verb', () => {
+  it.each([null, 42, {}])('refuses %s as an endpoint with ERR_ENDPOINT_INVALID', async (value) => {
+    const endpoint = value as never;
+    const invalid = { code: 'ERR_ENDPOINT_INVALID' };
+    await expect(listTags(endpoint)).rejects.toMatchObject(invalid);
+    await expect(deleteImage(endpoint)).rejects.toMatchObject(invalid);
+    await expect(copy(endpoint, `oci:${join(root, 'out')}`)).rejects.toMatchObject(invalid);
+    await expect(copy(await smallImage('app'), endpoint)).rejects.toMatchObject(invalid);
+  });
+});
+
 describe('deleteImage', () => {
   it('removes a tag or a digest from a layout, and refuses other transports', async () => {
     const image = await smallImage('app');

@@ -5,8 +5,7 @@ import {
   listStaticTags,
 } from '@stevedore/transport-oci';
 import { type RegistryOption, registryClientOf } from './copy.ts';
-import type { Endpoint } from './endpoint.ts';
-import { parseEndpoint } from './endpoint.ts';
+import { type Endpoint, toEndpoint } from './endpoint.ts';
 import { CopyError } from './errors.ts';
 
 /**
@@ -22,7 +21,7 @@ import { CopyError } from './errors.ts';
  * ```
  */
 export async function listTags(endpoint: string | Endpoint, options: RegistryOption = {}): Promise<string[]> {
-  const parsed = typeof endpoint === 'string' ? parseEndpoint(endpoint) : endpoint;
+  const parsed = toEndpoint(endpoint);
   switch (parsed.transport) {
     case 'docker':
       return registryClientOf(options).listTags(parsed.reference);

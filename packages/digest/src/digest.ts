@@ -1,3 +1,4 @@
+import { excerpt } from '@stevedore/errors';
 import { DigestError, invalidDigest } from './errors.ts';
 
 /** The algorithms Stevedore can compute. */
@@ -124,7 +125,7 @@ export function requireComputable(digest: Digest): ComputableAlgorithm {
 export function unsupportedAlgorithm(algorithm: string): DigestError {
   return new DigestError(
     'ERR_UNSUPPORTED_ALGORITHM',
-    `cannot compute digests with algorithm ${JSON.stringify(algorithm)}; supported: sha256, sha512`,
+    `cannot compute digests with algorithm ${excerpt(algorithm)}; supported: sha256, sha512`,
     { value: algorithm },
   );
 }

@@ -25,7 +25,7 @@ export class DigestError extends StevedoreError<DigestErrorCode> {
   readonly actual: string | number | undefined;
 
   constructor(code: DigestErrorCode, message: string, details: DigestErrorDetails = {}) {
-    super(code, message, 'cause' in details ? { cause: details.cause } : {});
+    super(code, message, details);
     this.value = details.value;
     this.expected = details.expected;
     this.actual = details.actual;

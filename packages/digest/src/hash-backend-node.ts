@@ -1,5 +1,5 @@
 // The `node` branch of `#hash-backend`: OpenSSL through node:crypto, which uses the
-// CPU's SHA extensions where present (about ten times a portable implementation).
+// CPU's SHA extensions where present (about six times a portable implementation).
 import { createHash } from 'node:crypto';
 import type { OpenHash } from './hash-backend.ts';
 

@@ -8,6 +8,7 @@ import {
   parseManifest,
   serializeManifest,
 } from '@stevedore/manifest';
+import { ImageError } from './errors.ts';
 import type { ImageFormat, ImageNode, Index } from './image.ts';
 
 /** Options for {@link assembleIndex}. */
@@ -27,7 +28,9 @@ export interface AssembleIndexOptions {
  * Each image's entry carries the platform from its config (os, architecture, variant,
  * os.version, os.features).
  *
- * @throws {TypeError} for an unknown format or annotations on a Docker manifest list.
+ * @throws {ImageError} `ERR_UNSUPPORTED_MEDIA_TYPE` for annotations on a Docker manifest
+ *   list, which has none.
+ * @throws {TypeError} for an unknown format.
  */
 export async function assembleIndex(
   children: readonly ImageNode[],
@@ -37,7 +40,11 @@ export async function assembleIndex(
   if (format !== 'oci' && format !== 'docker')
     throw new TypeError(`assembleIndex: unknown format ${String(format)}`);
   if (format === 'docker' && options.annotations !== undefined) {
-    throw new TypeError('assembleIndex: a Docker manifest list has no annotations; use format "oci"');
+    throw new ImageError(
+      'ERR_UNSUPPORTED_MEDIA_TYPE',
+      'Docker manifest lists have no annotations; use format "oci"',
+      { mediaType: MediaTypes.DockerManifestList },
+    );
   }
   const manifests = children.map((child, position): Descriptor => {
     const extra = options.entries?.[position];

@@ -15,8 +15,9 @@ export interface BlobSource {
   openBlob(descriptor: Descriptor, options?: OpenBlobOptions): Promise<AsyncIterable<Uint8Array> | undefined>;
   /**
    * The path of a local file holding the blob's bytes (unverified), for sources that keep
-   * blobs as files: a destination that does too copies it without reading it through
-   * JavaScript (`ImageDestination.putBlobFile`), then verifies the copy.
+   * blobs as files: a destination that does too reads the file itself through a few
+   * reused buffers, hashing and writing as it goes (`ImageDestination.putBlobFile`),
+   * instead of taking a stream of fresh chunks.
    */
   fileOf?(descriptor: Descriptor): Promise<string | undefined>;
   /**

@@ -26,7 +26,7 @@ export class ImageError extends StevedoreError<ImageErrorCode> {
   readonly actual: number | string | undefined;
 
   constructor(code: ImageErrorCode, message: string, details: ImageErrorDetails = {}) {
-    super(code, message, 'cause' in details ? { cause: details.cause } : {});
+    super(code, message, details);
     this.digest = details.digest;
     this.mediaType = details.mediaType;
     this.expected = details.expected;

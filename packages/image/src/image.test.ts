@@ -1,4 +1,4 @@
-import { computeDigest, type DigestError } from '@stevedore/digest';
+import { collectBytes, computeDigest, type DigestError } from '@stevedore/digest';
 import { type Descriptor, type ImageConfig, MediaTypes, parseManifest } from '@stevedore/manifest';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,6 +7,7 @@ import {
   type BlobProgress,
   combineBlobSources,
   type ImageDestination,
+  ImageError,
   imageAnnotations,
   imageDigest,
   imageFormat,
@@ -16,6 +17,7 @@ import {
   type ManifestBytes,
   memoryBlobSource,
   readBlob,
+  reassembleImage,
   writeImageNode,
 } from './index.ts';
 
@@ -44,9 +46,7 @@ const baseConfig: ImageConfig = {
 };
 
 async function collect(stream: AsyncIterable<Uint8Array>): Promise<string> {
-  let text = '';
-  for await (const chunk of stream) text += new TextDecoder().decode(chunk);
-  return text;
+  return new TextDecoder().decode(await collectBytes(stream));
 }
 
 describe('assembleImage', () => {
@@ -150,6 +150,56 @@ describe('accessors', () => {
   });
 });
 
+describe('reassembleImage', () => {
+  const subject: Descriptor = {
+    mediaType: MediaTypes.OciManifest,
+    digest: `sha256:${'a'.repeat(64)}`,
+    size: 100,
+  };
+
+  it('keeps format, annotations, tag and subject, and replaces what it is given', async () => {
+    const layers = [await fakeLayer('one')];
+    const image = await assembleImage(baseConfig, layers, { annotations: { a: 'b' }, tag: 'v1', subject });
+    const same = await reassembleImage(image);
+    expect(same.manifest.digest.equals(image.manifest.digest)).toBe(true);
+    expect(same.tag).toBe('v1');
+
+    const more = [...layers, await fakeLayer('two')];
+    const changed = await reassembleImage(image, {
+      config: { ...image.config, config: { Cmd: ['new'] } },
+      layers: more,
+      annotations: { c: 'd' },
+      tag: 'v2',
+    });
+    expect(changed.manifest.json.subject).toEqual(subject);
+    expect(changed.manifest.json.annotations).toEqual({ c: 'd' });
+    expect(changed.manifest.json.layers.map((layer) => layer.digest)).toEqual(
+      more.map((layer) => layer.descriptor.digest),
+    );
+    expect(changed.config.config?.Cmd).toEqual(['new']);
+    expect(changed.config.rootfs.diff_ids).toEqual(more.map((layer) => layer.diffId));
+    expect(changed.tag).toBe('v2');
+    expect(imageFormat(changed)).toBe('oci');
+    // An empty set of annotations removes them.
+    expect((await reassembleImage(image, { annotations: {} })).manifest.json.annotations).toBeUndefined();
+  });
+
+  it('drops the annotations and subject a Docker manifest cannot hold, and refuses new ones', async () => {
+    const image = await assembleImage(baseConfig, [await fakeLayer('one')], {
+      annotations: { a: 'b' },
+      subject,
+    });
+    const docker = await reassembleImage(image, { format: 'docker' });
+    expect(docker.manifest.mediaType).toBe(MediaTypes.DockerManifest);
+    expect(docker.manifest.json.annotations).toBeUndefined();
+    expect(docker.manifest.json.subject).toBeUndefined();
+    expect(imageFormat(await reassembleImage(docker))).toBe('docker');
+    const annotated = reassembleImage(docker, { annotations: { a: 'b' } });
+    await expect(annotated).rejects.toThrow(ImageError);
+    await expect(annotated).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED_MEDIA_TYPE' });
+  });
+});
+
 describe('assembleIndex', () => {
   it('lists images with the platforms from their configs', async () => {
     const arm = await assembleImage(baseConfig, [await fakeLayer('arm')]);
@@ -168,7 +218,10 @@ describe('assembleIndex', () => {
     });
     const list = await assembleIndex([amd], { format: 'docker' });
     expect(list.manifest.mediaType).toBe(MediaTypes.DockerManifestList);
-    await expect(assembleIndex([amd], { format: 'docker', annotations: {} })).rejects.toThrow(TypeError);
+    const annotated = assembleIndex([amd], { format: 'docker', annotations: {} });
+    await expect(annotated).rejects.toThrow(ImageError);
+    await expect(annotated).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED_MEDIA_TYPE' });
+    await expect(assembleIndex([amd], { format: 'other' as 'oci' })).rejects.toThrow(TypeError);
   });
 });
 
@@ -240,6 +293,57 @@ describe('writeImageNode and loadImageNode', () => {
     expect(
       loadedArm?.kind === 'image' && (await collect(await readBlob(loadedArm, shared.descriptor.digest))),
     ).toBe('compressed:shared');
+  });
+
+  it('loads the children of an index a few at once, in the index order', async () => {
+    const images = await Promise.all(
+      ['a', 'b', 'c', 'd', 'e', 'f'].map(async (text, position) =>
+        assembleImage({ ...baseConfig, architecture: `arch${position}` }, [await fakeLayer(text)]),
+      ),
+    );
+    const index = await assembleIndex(images);
+    const { destination, blobs } = memoryDestination();
+    await writeImageNode(index, destination);
+    const stored = memoryBlobSource(blobs);
+    const running = { now: 0, most: 0 };
+    const positions = new Map(images.map((image, position) => [image.manifest.digest.toString(), position]));
+    const slow: typeof stored = {
+      async openBlob(descriptor, options) {
+        const position = positions.get(descriptor.digest);
+        if (position === undefined) return stored.openBlob(descriptor, options);
+        running.now++;
+        running.most = Math.max(running.most, running.now);
+        // The first children take longest, so they finish last.
+        await new Promise((resolve) => setTimeout(resolve, 10 * (images.length - position)));
+        running.now--;
+        return stored.openBlob(descriptor, options);
+      },
+    };
+    const loaded = await loadImageNode(index.manifest, { blobs: slow });
+    expect(
+      loaded.kind === 'index' && loaded.children.map((child) => child.manifest.digest.toString()),
+    ).toEqual(images.map((image) => image.manifest.digest.toString()));
+    expect(running.most).toBe(4);
+  });
+
+  it('opens the blob again for a destination that asks to send it another way', async () => {
+    const layer = await fakeLayer('again');
+    const image = await assembleImage(baseConfig, [layer]);
+    const { destination, blobs } = memoryDestination();
+    const retrying: ImageDestination = {
+      ...destination,
+      async putBlob(descriptor, content, options) {
+        for await (const _chunk of content) break; // the first try gives up part way
+        const again = await options?.reopen?.();
+        if (again === undefined) throw new Error('no reopen');
+        await destination.putBlob(descriptor, again, options);
+      },
+    };
+    const events: BlobProgress[] = [];
+    await writeImageNode(image, retrying, { onProgress: (event) => events.push(event) });
+    expect(blobs.get(layer.descriptor.digest)).toEqual(encoder.encode('compressed:again'));
+    const mine = events.filter((event) => event.descriptor.digest === layer.descriptor.digest);
+    expect(mine.map((event) => event.state)).toEqual(['started', 'progress', 'progress', 'done']);
   });
 
   it('skips blobs the destination already holds', async () => {

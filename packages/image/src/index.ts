@@ -24,8 +24,10 @@ export type { Artifact, Image, ImageFormat, ImageNode, Index } from './image.ts'
 export { layerMediaType } from './layer-media-type.ts';
 export { type LoadImageNodeOptions, loadImageNode } from './load-image-node.ts';
 export { memoryBlobSink } from './memory-blob-sink.ts';
+export { type BlobProgress, countProgress } from './progress.ts';
 export { openVerifiedBlob, type ReadBlobBytesOptions, readBlobBytes } from './read-blob.ts';
 export { type ReadLayerTarOptions, readLayerTar } from './read-layer-tar.ts';
+export { type ReassembleImageOptions, reassembleImage } from './reassemble-image.ts';
 export { runBounded } from './run-bounded.ts';
 export { isImageConfig, type RuntimeConfig, runtimeConfigOf } from './runtime-config.ts';
 export type {
@@ -36,10 +38,4 @@ export type {
   PutManifestOptions,
   TransportOptions,
 } from './transport.ts';
-export {
-  type BlobProgress,
-  countProgress,
-  type TransferOptions,
-  type WriteImageNodeOptions,
-  writeImageNode,
-} from './write-image-node.ts';
+export { type TransferOptions, type WriteImageNodeOptions, writeImageNode } from './write-image-node.ts';

@@ -14,6 +14,7 @@ import type { BlobSource, OpenBlobOptions } from './blob-source.ts';
 import { ImageError } from './errors.ts';
 import type { ImageNode } from './image.ts';
 import { readBlobBytes } from './read-blob.ts';
+import { runBounded } from './run-bounded.ts';
 
 /** Where a manifest graph's parts are read from. */
 export interface LoadImageNodeOptions extends OpenBlobOptions {
@@ -25,11 +26,15 @@ export interface LoadImageNodeOptions extends OpenBlobOptions {
   readonly tag?: string;
 }
 
+/** How many children of an index are read at once (each may be a registry round trip). */
+const CHILD_CONCURRENCY = 4;
+
 const IMAGE_CONFIG_TYPES: readonly string[] = [MediaTypes.OciConfig, MediaTypes.DockerConfig];
 
 /**
  * Turns a parsed manifest into an image, index or artifact, reading every config and
- * child manifest it refers to (verified); layers stay where they are.
+ * child manifest it refers to (verified), a few children of an index at once, kept in
+ * the index's order; layers stay where they are.
  *
  * @throws {ImageError} `ERR_BLOB_NOT_FOUND`, `ERR_UNSUPPORTED_MEDIA_TYPE` (Docker schema 1);
  *   {@link ManifestError} for malformed children or configs.
@@ -37,11 +42,16 @@ const IMAGE_CONFIG_TYPES: readonly string[] = [MediaTypes.OciConfig, MediaTypes.
 export async function loadImageNode(manifest: Manifest, options: LoadImageNodeOptions): Promise<ImageNode> {
   const tag = options.tag === undefined ? {} : { tag: options.tag };
   if (manifest.kind === 'index') {
-    const children: ImageNode[] = [];
-    for (const entry of indexManifests(manifest)) {
-      const child = await loadDescribed(entry, options);
-      children.push(child);
-    }
+    const entries = indexManifests(manifest);
+    const children: ImageNode[] = new Array(entries.length);
+    await runBounded(
+      [...entries.keys()],
+      CHILD_CONCURRENCY,
+      async (position, signal) => {
+        children[position] = await loadDescribed(entries[position] as Descriptor, { ...options, signal });
+      },
+      options.signal,
+    );
     return { kind: 'index', manifest, children, ...tag };
   }
   if (manifest.format === 'schema1') {

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { computeDigest } from '@stevedore/digest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { combineBlobSources, memoryBlobSource } from './blob-source.ts';
-import { copyVerifiedFile, createFileBlobWriter, fileBlobSource, readFileChunks } from './node.ts';
+import {
+  copyVerifiedFile,
+  createAtomicFileWriter,
+  createFileBlobWriter,
+  fileBlobSource,
+  readFileChunks,
+  readFileReusing,
+} from './node.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -53,6 +60,103 @@ describe('createFileBlobWriter', () => {
   });
 });
 
+/** Bytes that differ from one position to the next, so a misplaced chunk shows. */
+const patterned = (length: number) => new Uint8Array(length).map((_, index) => (index * 7 + 3) % 251);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('createAtomicFileWriter', () => {
+  const temporaryFile = async () => {
+    const [name] = await readdir(dir);
+    if (name === undefined) throw new Error('no temporary file');
+    return join(dir, name);
+  };
+
+  it('has every queued chunk on disk after flush, and writes over a position with writeAt', async () => {
+    const file = await createAtomicFileWriter({ temporaryDirectory: dir, maxQueued: 16 });
+    const pieces = Array.from({ length: 20 }, (_, index) => new Uint8Array(5).fill(index + 1));
+    for (const piece of pieces) await file.write(piece);
+    await file.flush();
+    const expected = new Uint8Array(Buffer.concat(pieces));
+    expect(new Uint8Array(await readFile(await temporaryFile()))).toEqual(expected);
+    await file.write(new Uint8Array([0xaa, 0xbb]));
+    await file.writeAt(3, new Uint8Array([9, 9, 9]));
+    await file.commit(join(dir, 'out', 'file'));
+    expected.set([9, 9, 9], 3);
+    expect(new Uint8Array(await readFile(join(dir, 'out', 'file')))).toEqual(
+      new Uint8Array([...expected, 0xaa, 0xbb]),
+    );
+    expect(await readdir(dir)).toEqual(['out']);
+  });
+
+  it('reports a failed queued write on flush, write and commit, and removes the file', async () => {
+    const file = await createAtomicFileWriter({ temporaryDirectory: dir });
+    await file.write(new Uint8Array([1, 2, 3]));
+    // Not bytes: the write fails in the queue, after `write` has returned.
+    await file.write({ byteLength: 4 } as unknown as Uint8Array);
+    await expect(file.flush()).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(file.write(new Uint8Array([4]))).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(file.commit(join(dir, 'out'))).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('readFileReusing', () => {
+  it('does not read into a buffer again before its release resolves', async () => {
+    const bytes = patterned(40 * 1024 + 100);
+    const path = join(dir, 'file');
+    await writeFile(path, bytes);
+    const held = new Map<number, Promise<void>>();
+    const released: number[] = [];
+    const ring = readFileReusing(path, {
+      buffers: 2,
+      chunkSize: 4096,
+      release: async (slot) => {
+        released.push(slot);
+        await held.get(slot);
+      },
+    });
+    const copies: Uint8Array[] = [];
+
+    const first = await ring.next();
+    if (first.done) throw new Error('no chunk');
+    expect(first.value.slot).toBe(0);
+    const firstChunk = first.value.chunk;
+    copies.push(firstChunk.slice());
+    // The consumer is not done with slot 0 yet: chunk 2 must wait to be read into it.
+    let finishWriting = () => {};
+    held.set(
+      0,
+      new Promise((resolve) => {
+        finishWriting = resolve;
+      }),
+    );
+    const second = await ring.next();
+    if (second.done) throw new Error('no chunk');
+    expect(second.value.slot).toBe(1);
+    copies.push(second.value.chunk.slice());
+    let thirdArrived = false;
+    const third = ring.next().then((result) => {
+      thirdArrived = true;
+      return result;
+    });
+    await sleep(50);
+    expect(thirdArrived).toBe(false);
+    expect(released).toEqual([0, 1, 0]);
+    expect(firstChunk).toEqual(bytes.subarray(0, 4096)); // not read into yet
+    held.delete(0);
+    finishWriting();
+    const thirdResult = await third;
+    if (thirdResult.done) throw new Error('no chunk');
+    expect(thirdResult.value.slot).toBe(0);
+    copies.push(thirdResult.value.chunk.slice());
+    for await (const { chunk } of ring) copies.push(chunk.slice());
+
+    expect(copies.map((chunk) => chunk.byteLength)).toEqual([...Array(10).fill(4096), 100]);
+    expect(new Uint8Array(Buffer.concat(copies))).toEqual(bytes);
+  });
+});
+
 describe('readFileChunks and fileBlobSource', () => {
   it('reads files as Uint8Array chunks of the size asked', async () => {
     const writer = await createFileBlobWriter({ temporaryDirectory: dir, pathOf: () => join(dir, 'file') });
@@ -89,6 +193,23 @@ describe('copyVerifiedFile', () => {
     expect(new Uint8Array(await readFile(to))).toEqual(bytes);
     expect(seen).toEqual([1_048_576, 2_097_152, 2_500_000]);
     expect((await readdir(dir)).sort()).toEqual(['blobs', 'from']);
+  });
+
+  it('copies a file of more chunks than buffers byte for byte', async () => {
+    const big = patterned(6 * 1024 * 1024 + 12_345);
+    const from = join(dir, 'big');
+    await writeFile(from, big);
+    const to = join(dir, 'blobs', 'big');
+    let reported = 0;
+    await copyVerifiedFile(from, to, await descriptorOf(big), {
+      temporaryDirectory: dir,
+      onBytes: (count) => {
+        reported = count;
+      },
+    });
+    expect(Buffer.compare(await readFile(to), big)).toBe(0);
+    expect(reported).toBe(big.length);
+    expect((await readdir(dir)).sort()).toEqual(['big', 'blobs']);
   });
 
   it('leaves nothing when the file is not the blob, or is shorter', async () => {

@@ -68,7 +68,10 @@ export interface AtomicFileWriter {
   write(chunk: Uint8Array): Promise<void>;
   /** Resolves when every chunk given so far is written. */
   flush(): Promise<void>;
-  /** Writes `bytes` over what was written at `position`, once the queue has drained. */
+  /**
+   * Writes `bytes` at `position` (over what was written there, or past the end) once the
+   * queue has drained. Calls may overlap; wait for them before `commit` or `abort`.
+   */
   writeAt(position: number, bytes: Uint8Array): Promise<void>;
   /** Flushes, closes and renames the file to `path` (its directory is created). */
   commit(path: string): Promise<void>;
@@ -184,9 +187,10 @@ export interface ReadFileReusingOptions {
 /**
  * A file's bytes through a few buffers that take turns, the next read under way while the
  * consumer works on the current chunk: no allocation per chunk, so memory stays flat and
- * the garbage collector idle however big the file. A chunk (yielded with its `slot`) is
- * valid until `release(slot)` has resolved and its buffer is read into again: only for
- * consumers that are done with each chunk when they say so, such as a writer.
+ * the garbage collector idle however big the file. The n-th chunk (counting from 0) is
+ * read into buffer `slot` n % `buffers`, yielded with it, and valid until
+ * `release(slot)` has resolved and that buffer is read into again: only for consumers
+ * that are done with each chunk when they say so, such as a writer.
  */
 export async function* readFileReusing(
   path: string,
@@ -220,11 +224,16 @@ export async function* readFileReusing(
   }
 }
 
+/** Buffers {@link copyVerifiedFile} reads into in turn. */
+const COPY_BUFFERS = 4;
+
 /**
  * Copies a blob file to `to`, verifying the bytes against the descriptor's digest and size
  * as they pass, then syncs the copy and renames it into place: nothing unverified ever
- * has the final name. Reads go through {@link readFileReusing}, each chunk written at its
- * position while the next is read and hashed, so memory stays flat whatever the size.
+ * has the final name. Reads go through {@link readFileReusing}, and each chunk is written
+ * at its position ({@link AtomicFileWriter.writeAt}) while the next is read and hashed; a
+ * buffer is read into again once the write of the chunk it held is done, so memory
+ * stays flat whatever the size.
  *
  * @throws {DigestError} `ERR_DIGEST_MISMATCH` / `ERR_SIZE_MISMATCH` when the file is not
  *   the blob it should be (the copy is removed).
@@ -235,41 +244,35 @@ export async function copyVerifiedFile(
   descriptor: Descriptor,
   options: CopyVerifiedFileOptions,
 ): Promise<void> {
-  const temporary = join(options.temporaryDirectory, `.tmp-${randomUUID()}`);
-  const writes = new Map<number, Promise<unknown>>();
+  const file = await createAtomicFileWriter({ temporaryDirectory: options.temporaryDirectory });
+  // Per buffer, the write of the chunk last read into it. Positional writes overlap; the
+  // writer's queue (`write`, buffers released by `flush`) takes them one at a time, which
+  // measured about 20% slower on bench/copy-once.ts (1 GiB, `dir:`).
+  const writes: Promise<void>[] = [];
   try {
-    const target = await open(temporary, 'wx');
-    try {
-      const slots: number[] = [];
-      const chunks = async function* () {
-        const ring = readFileReusing(from, {
-          release: async (slot) => writes.get(slot),
-          ...(options.signal && { signal: options.signal }),
-        });
-        for await (const { chunk, slot } of ring) {
-          slots.push(slot);
-          yield chunk;
-        }
-      };
-      let position = 0;
-      const expected = { digest: descriptor.digest, size: descriptor.size };
-      for await (const chunk of verifyStream(chunks(), expected)) {
-        const write = target.write(chunk, 0, chunk.byteLength, position);
-        write.catch(() => {}); // observed before its buffer is read into again, or below
-        writes.set(slots.shift() ?? 0, write);
-        position += chunk.byteLength;
-        options.onBytes?.(position);
-      }
-      await Promise.all(writes.values());
-      await target.sync();
-    } finally {
-      await Promise.allSettled(writes.values());
-      await target.close();
+    const ring = readFileReusing(from, {
+      buffers: COPY_BUFFERS,
+      release: async (slot) => writes[slot],
+      ...(options.signal && { signal: options.signal }),
+    });
+    const chunks = async function* () {
+      for await (const { chunk } of ring) yield chunk;
+    };
+    let count = 0;
+    let position = 0;
+    const expected = { digest: descriptor.digest, size: descriptor.size };
+    for await (const chunk of verifyStream(chunks(), expected)) {
+      const write = file.writeAt(position, chunk);
+      write.catch(() => {}); // observed before its buffer is read into again, or below
+      writes[count++ % COPY_BUFFERS] = write; // the n-th chunk is in buffer n % buffers
+      position += chunk.byteLength;
+      options.onBytes?.(position);
     }
-    await mkdir(dirname(to), { recursive: true });
-    await rename(temporary, to);
+    await Promise.all(writes);
+    await file.commit(to);
   } catch (error) {
-    await rm(temporary, { force: true });
+    await Promise.allSettled(writes);
+    await file.abort();
     throw error;
   }
 }

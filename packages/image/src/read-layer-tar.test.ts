@@ -4,8 +4,8 @@ import { MediaTypes } from '@stevedore/manifest';
 import { describe, expect, it } from 'vitest';
 import type { Layer } from './assemble-image.ts';
 import { memoryBlobSource } from './blob-source.ts';
+import type { BlobProgress } from './progress.ts';
 import { readLayerTar } from './read-layer-tar.ts';
-import type { BlobProgress } from './write-image-node.ts';
 
 const tarOf = (text: string) =>
   collectBytes(writeTar([{ name: 'f', type: 'file', content: new TextEncoder().encode(text) }]));
@@ -69,5 +69,42 @@ describe('readLayerTar', () => {
     const reading = collectBytes(await readLayerTar(layer));
     await expect(reading).rejects.toMatchObject({ code: 'ERR_DECOMPRESSION_FAILED' });
     await expect(reading).rejects.toThrow(digest);
+  });
+
+  it('hands an uncompressed blob whose digest is its diff_id over as it is read, checked once', async () => {
+    const tar = await tarOf('plain');
+    const digest = (await computeDigest(tar)).toString();
+    // The source's own chunks, an empty one included: a decompressor's pass-through
+    // would drop it, the verified blob passes it on.
+    const chunks = [tar.subarray(0, 100), new Uint8Array(0), tar.subarray(100)];
+    const layer: Layer = {
+      descriptor: { mediaType: MediaTypes.OciLayer, digest, size: tar.length },
+      diffId: digest,
+      blobs: {
+        async openBlob() {
+          return (async function* () {
+            yield* chunks;
+          })();
+        },
+      },
+    };
+    const events: BlobProgress[] = [];
+    const read: Uint8Array[] = [];
+    for await (const chunk of await readLayerTar(layer, { onProgress: (event) => events.push(event) })) {
+      read.push(chunk);
+    }
+    expect(read).toHaveLength(3);
+    read.forEach((chunk, index) => {
+      expect(chunk).toBe(chunks[index]);
+    });
+    expect(events.map((event) => event.bytes)).toEqual([100, 100, tar.length]);
+
+    const flipped = tar.slice();
+    flipped[600] = (flipped[600] as number) ^ 0xff;
+    const bad = { ...layer, blobs: memoryBlobSource({ [digest]: flipped }) };
+    await expect(collectBytes(await readLayerTar(bad))).rejects.toMatchObject({
+      code: 'ERR_DIGEST_MISMATCH',
+      expected: digest,
+    });
   });
 });

@@ -1,9 +1,10 @@
 import { ArchiveError, decompress } from '@stevedore/archive';
 import { DigestError, verifyStream } from '@stevedore/digest';
+import { layerCompression } from '@stevedore/manifest';
 import type { Layer } from './assemble-image.ts';
 import type { OpenBlobOptions } from './blob-source.ts';
+import { type BlobProgress, countProgress } from './progress.ts';
 import { openVerifiedBlob } from './read-blob.ts';
-import { type BlobProgress, countProgress } from './write-image-node.ts';
 
 /** Options for {@link readLayerTar}. */
 export interface ReadLayerTarOptions extends OpenBlobOptions {
@@ -12,9 +13,10 @@ export interface ReadLayerTarOptions extends OpenBlobOptions {
 }
 
 /**
- * A layer's uncompressed tar, checked twice as it streams: the blob against its digest and
- * the tar against its diff_id. The iteration fails on the first mismatch; the bytes are
- * unverified until it ends without an error.
+ * A layer's uncompressed tar, checked as it streams: the blob against its digest and the
+ * tar against its diff_id (one check when the blob is uncompressed and its digest is its
+ * diff_id). The iteration fails on the first mismatch; the bytes are unverified until it
+ * ends without an error.
  *
  * @throws {ImageError} `ERR_BLOB_NOT_FOUND`; while iterating, {@link DigestError}
  *   `ERR_DIGEST_MISMATCH` / `ERR_SIZE_MISMATCH` for a blob or tar that is not what it
@@ -28,6 +30,11 @@ export async function readLayerTar(
   const verified = await openVerifiedBlob(layer.blobs, layer.descriptor, options);
   const { onProgress } = options;
   const blob = onProgress === undefined ? verified : countProgress(verified, layer.descriptor, onProgress);
+  // An uncompressed layer whose digest is its diff_id: the blob is the tar, and checking
+  // it against its digest has checked it against its diff_id too.
+  if (layer.descriptor.digest === layer.diffId && layerCompression(layer.descriptor.mediaType) === 'none') {
+    return blob;
+  }
   // By magic bytes, not media type: containerd and docker read mislabelled layers too.
   return verifyStream(diagnosed(decompress(blob, 'auto', options), layer, options), {
     digest: layer.diffId,

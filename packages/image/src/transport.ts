@@ -57,8 +57,9 @@ export interface ImageDestination {
   ): Promise<void>;
   /**
    * Stores a blob by copying a local file (for destinations that keep blobs as files;
-   * see `BlobSource.fileOf`): copied in the kernel where it can be, verified before it
-   * takes its name. `onBytes` reports the bytes verified so far.
+   * see `BlobSource.fileOf`): read through a few reused buffers, hashed and written as it
+   * goes, and renamed into place only once verified. `onBytes` reports the bytes verified
+   * so far.
    */
   putBlobFile?(
     descriptor: Descriptor,

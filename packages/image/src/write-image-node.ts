@@ -3,22 +3,9 @@ import { imageBlobs } from './accessors.ts';
 import type { BlobSource } from './blob-source.ts';
 import { blobNotFound } from './errors.ts';
 import type { ImageNode } from './image.ts';
+import { type BlobProgress, countProgress } from './progress.ts';
 import { runBounded } from './run-bounded.ts';
 import type { ImageDestination, TransportOptions } from './transport.ts';
-
-/** What happened to one blob during a write, for progress bars and logs. */
-export interface BlobProgress {
-  /** The blob (its `size` is the total). */
-  readonly descriptor: Descriptor;
-  /**
-   * `skipped`: the destination already has it; `mounted`: the destination's registry
-   * made it available from another repository, nothing sent; `started`: its bytes begin
-   * to move; `progress`: more bytes moved; `done`: stored and verified.
-   */
-  readonly state: 'skipped' | 'mounted' | 'started' | 'progress' | 'done';
-  /** Bytes of this blob moved so far. */
-  readonly bytes: number;
-}
 
 /** Options of every write that moves blobs: how many at once, and progress. */
 export interface TransferOptions extends TransportOptions {
@@ -66,7 +53,7 @@ export async function writeImageNode(
         onProgress?.({ descriptor, state: 'mounted', bytes: 0 });
         return;
       }
-      // File to file: the destination copies in the kernel and verifies the copy.
+      // File to file: the destination reads the file itself, verifying what it stores.
       const file = destination.putBlobFile && (await blobs.fileOf?.(descriptor));
       if (file && destination.putBlobFile) {
         onProgress?.({ descriptor, state: 'started', bytes: 0 });
@@ -78,17 +65,14 @@ export async function writeImageNode(
       }
       // The destination verifies what it stores (ImageDestination's contract): hashing
       // here as well would read every byte's digest twice.
-      const content = await blobs.openBlob(descriptor, { signal });
-      if (content === undefined) throw blobNotFound(descriptor.digest, `the blob source of ${owner}`);
-      onProgress?.({ descriptor, state: 'started', bytes: 0 });
-      const counted = (stream: AsyncIterable<Uint8Array>) =>
-        onProgress === undefined ? stream : countProgress(stream, descriptor, onProgress);
-      const reopen = async () => {
-        const again = await blobs.openBlob(descriptor, { signal });
-        if (again === undefined) throw blobNotFound(descriptor.digest, `the blob source of ${owner}`);
-        return counted(again);
+      const open = async () => {
+        const content = await blobs.openBlob(descriptor, { signal });
+        if (content === undefined) throw blobNotFound(descriptor.digest, `the blob source of ${owner}`);
+        return onProgress === undefined ? content : countProgress(content, descriptor, onProgress);
       };
-      await destination.putBlob(descriptor, counted(content), { signal, reopen });
+      const content = await open();
+      onProgress?.({ descriptor, state: 'started', bytes: 0 });
+      await destination.putBlob(descriptor, content, { signal, reopen: open });
       onProgress?.({ descriptor, state: 'done', bytes: descriptor.size });
     },
     options.signal,
@@ -136,18 +120,4 @@ function blobsOf(node: ImageNode, includeNondistributable: boolean): PendingBlob
   };
   visit(node);
   return pending;
-}
-
-/** Passes a blob's bytes through, reporting a `progress` event per chunk. */
-export async function* countProgress(
-  content: AsyncIterable<Uint8Array>,
-  descriptor: Descriptor,
-  onProgress: (event: BlobProgress) => void,
-): AsyncGenerator<Uint8Array> {
-  let bytes = 0;
-  for await (const chunk of content) {
-    bytes += chunk.byteLength;
-    onProgress({ descriptor, state: 'progress', bytes });
-    yield chunk;
-  }
 }

@@ -1,4 +1,4 @@
-import { computeDigest } from '@stevedore/digest';
+import { computeDigest, isComputableAlgorithm } from '@stevedore/digest';
 import { decodeBase64 } from './base64.ts';
 import { child, type JsonFields, type JsonObject } from './json-fields.ts';
 import { isMediaType } from './media-types.ts';
@@ -25,11 +25,15 @@ export interface Descriptor {
 }
 
 /**
- * Checks that `value` is a well-formed descriptor; embedded `data` is checked by
- * {@link verifyDescriptorData}.
+ * Checks that `value` is a well-formed descriptor, and decodes its embedded `data`, which
+ * {@link verifyDescriptorData} checks against it.
  * @internal
  */
-export function readDescriptor(fields: JsonFields, value: unknown, path: string): Descriptor {
+export function readDescriptor(
+  fields: JsonFields,
+  value: unknown,
+  path: string,
+): { readonly descriptor: Descriptor; readonly data: Uint8Array | undefined } {
   const object = fields.object(value, path);
   mediaTypeField(fields, object, 'mediaType', path, true);
   fields.digest(object, 'digest', path);
@@ -38,30 +42,32 @@ export function readDescriptor(fields: JsonFields, value: unknown, path: string)
   fields.optionalStringMap(object, 'annotations', path);
   if (object.platform !== undefined) readPlatform(fields, object.platform, child(path, 'platform'));
   mediaTypeField(fields, object, 'artifactType', path, false);
-  const data = fields.optionalString(object, 'data', path);
-  if (data !== undefined && decodeBase64(data) === undefined) {
-    fields.fail(child(path, 'data'), 'expected padded base64', data);
-  }
-  return object as unknown as Descriptor;
+  const text = fields.optionalString(object, 'data', path);
+  const data =
+    text === undefined
+      ? undefined
+      : (decodeBase64(text) ?? fields.fail(child(path, 'data'), 'expected padded base64', text));
+  return { descriptor: object as unknown as Descriptor, data };
 }
 
 /**
- * Checks that a descriptor's embedded `data` is exactly the content it describes
- * (image-spec: "the decoded data MUST be identical to the referenced content").
+ * Checks that a descriptor's embedded `data`, as decoded by {@link readDescriptor}, is
+ * exactly the content it describes (image-spec: "the decoded data MUST be identical to the
+ * referenced content").
  * @internal
  */
 export async function verifyDescriptorData(
   fields: JsonFields,
   descriptor: Descriptor,
+  bytes: Uint8Array | undefined,
   path: string,
 ): Promise<void> {
-  if (descriptor.data === undefined) return;
-  const bytes = decodeBase64(descriptor.data) ?? fields.fail(child(path, 'data'), 'expected base64');
+  if (bytes === undefined) return;
   if (bytes.byteLength !== descriptor.size) {
     fields.fail(child(path, 'data'), `decodes to ${bytes.byteLength} bytes, but size is ${descriptor.size}`);
   }
   const algorithm = descriptor.digest.slice(0, descriptor.digest.indexOf(':'));
-  if (algorithm !== 'sha256' && algorithm !== 'sha512') return; // cannot be computed; not an error
+  if (!isComputableAlgorithm(algorithm)) return; // cannot be computed; not an error
   const actual = await computeDigest(bytes, algorithm);
   if (!actual.equals(descriptor.digest)) {
     fields.fail(child(path, 'data'), `decodes to content with digest ${actual}, not ${descriptor.digest}`);

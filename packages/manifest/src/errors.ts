@@ -38,7 +38,7 @@ export class ManifestError extends StevedoreError<ManifestErrorCode> {
   readonly available: readonly Platform[] | undefined;
 
   constructor(code: ManifestErrorCode, message: string, details: ManifestErrorDetails = {}) {
-    super(code, message, 'cause' in details ? { cause: details.cause } : {});
+    super(code, message, details);
     this.path = details.path;
     this.value = details.value;
     this.mediaType = details.mediaType;

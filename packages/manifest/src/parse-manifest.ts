@@ -30,14 +30,9 @@ const fields = new JsonFields('ERR_MANIFEST_INVALID');
  * ```
  */
 export async function parseManifest(raw: Uint8Array | string, contentType?: string): Promise<Manifest> {
+  if (raw instanceof Uint8Array) checkManifestSize(raw.byteLength); // before copying it
   const bytes = ownBytes(raw, 'parseManifest');
-  if (bytes.byteLength > MAX_MANIFEST_SIZE) {
-    throw new ManifestError(
-      'ERR_MANIFEST_TOO_LARGE',
-      `manifest is ${bytes.byteLength} bytes; the limit is ${MAX_MANIFEST_SIZE} (4 MiB)`,
-      { limit: MAX_MANIFEST_SIZE, value: bytes.byteLength },
-    );
-  }
+  if (typeof raw === 'string') checkManifestSize(bytes.byteLength);
   if (contentType !== undefined && typeof contentType !== 'string') {
     throw new TypeError(`parseManifest: contentType must be a string, got ${typeof contentType}`);
   }
@@ -54,11 +49,10 @@ export async function parseManifest(raw: Uint8Array | string, contentType?: stri
   }
 
   const format = mediaType === MediaTypes.OciIndex || mediaType === MediaTypes.OciManifest ? 'oci' : 'docker';
-  const descriptors: Array<[Descriptor, string]> = [];
+  const descriptors: Array<[Descriptor, Uint8Array | undefined, string]> = [];
   const read = (value: unknown, path: string) => {
-    const descriptor = readDescriptor(fields, value, path);
-    descriptors.push([descriptor, path]);
-    return descriptor;
+    const { descriptor, data } = readDescriptor(fields, value, path);
+    descriptors.push([descriptor, data, path]);
   };
   if (object.schemaVersion !== 2) fields.fail('$.schemaVersion', 'expected 2', object.schemaVersion);
   mediaTypeField(fields, object, 'artifactType', '$', false);
@@ -97,8 +91,20 @@ export async function parseManifest(raw: Uint8Array | string, contentType?: stri
       digest,
     });
   }
-  for (const [descriptor, path] of descriptors) await verifyDescriptorData(fields, descriptor, path);
+  for (const [descriptor, data, path] of descriptors) {
+    await verifyDescriptorData(fields, descriptor, data, path);
+  }
   return result;
+}
+
+function checkManifestSize(size: number): void {
+  if (size > MAX_MANIFEST_SIZE) {
+    throw new ManifestError(
+      'ERR_MANIFEST_TOO_LARGE',
+      `manifest is ${size} bytes; the limit is ${MAX_MANIFEST_SIZE} (4 MiB)`,
+      { limit: MAX_MANIFEST_SIZE, value: size },
+    );
+  }
 }
 
 function parsed<T extends Omit<Manifest, 'size'>>(manifest: T): Manifest {

@@ -22,7 +22,7 @@ export class MutateError extends StevedoreError<MutateErrorCode> {
   readonly actual: string | undefined;
 
   constructor(code: MutateErrorCode, message: string, details: MutateErrorDetails = {}) {
-    super(code, message, 'cause' in details ? { cause: details.cause } : {});
+    super(code, message, details);
     this.layer = details.layer;
     this.path = details.path;
     this.expected = details.expected;

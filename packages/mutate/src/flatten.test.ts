@@ -1,14 +1,19 @@
-import { decompress, readTar, type TarEntryInput, writeTar } from '@stevedore/archive';
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { readTar, type TarEntryInput, writeTar } from '@stevedore/archive';
+import { collectBytes } from '@stevedore/digest';
 import {
   assembleImage,
+  assembleIndex,
   type BlobSink,
   createLayer,
   type Image,
   imageLayers,
   memoryBlobSink,
-  readBlob,
+  readLayerTar,
 } from '@stevedore/image';
 import type { ImageConfig } from '@stevedore/manifest';
+import { blobSinkDirectoriesHolding } from '@stevedore-internal/test-support';
 import { describe, expect, it, test } from 'vitest';
 import { flatten, MutateError } from './index.ts';
 
@@ -45,15 +50,13 @@ interface Seen {
 async function contents(image: Image): Promise<Record<string, Seen>> {
   const seen: Record<string, Seen> = {};
   const [layer] = imageLayers(image);
-  for await (const entry of readTar(
-    decompress(await readBlob(image, layer?.descriptor.digest ?? ''), 'auto'),
-  )) {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of entry.content) chunks.push(chunk);
+  if (layer === undefined) throw new Error('no layer');
+  for await (const entry of readTar(await readLayerTar(layer))) {
+    const content = await collectBytes(entry.content);
     seen[entry.name] = {
       type: entry.type,
       mode: entry.mode,
-      ...(entry.type === 'file' ? { text: new TextDecoder().decode(Buffer.concat(chunks)) } : {}),
+      ...(entry.type === 'file' ? { text: new TextDecoder().decode(content) } : {}),
       ...(entry.type === 'hardlink' ? { linkname: entry.linkname } : {}),
     };
   }
@@ -137,6 +140,40 @@ describe('flatten', () => {
     expect(seen.l1).toMatchObject({ type: 'file', text: 'content' });
     expect(seen.l2).toMatchObject({ type: 'hardlink', linkname: 'l1' });
     expect(seen.orig).toBeUndefined();
+  });
+
+  it('lets a file that replaces a directory remove what the directory held, in its own layer too', async () => {
+    const image = await imageOf([
+      [dir('below'), file('below/old', 'o')],
+      [dir('same'), file('same/inner', 'i'), file('same', 'now a file'), file('below', 'also a file')],
+    ]);
+    const seen = await contents(await flatten(image));
+    expect(Object.keys(seen).sort()).toEqual(['below', 'same']);
+    expect(seen.same).toMatchObject({ type: 'file', text: 'now a file' });
+    expect(seen.below).toMatchObject({ type: 'file', text: 'also a file' });
+  });
+
+  it('writes the layers of every platform of one call to one temporary directory by default', async () => {
+    // Unique content, so the directories of flattens running beside this one do not count.
+    const marker = randomUUID();
+    const amd = await imageOf([[file('a', `amd ${marker}`)], [file('b', 'b')]]);
+    const arm = await assembleImage({ ...config, architecture: 'arm64' }, [
+      await createLayer(writeTar([file('a', `arm ${marker}`)]), { sink: memoryBlobSink }),
+    ]);
+    const flat = await flatten(await assembleIndex([amd, arm]), { platforms: 'all' });
+    const digests = flat.children.flatMap((child) =>
+      child.kind === 'image' ? imageLayers(child).map((layer) => layer.descriptor.digest.toString()) : [],
+    );
+    expect(digests).toHaveLength(2);
+    const holding = await blobSinkDirectoriesHolding(digests);
+    try {
+      expect(holding).toHaveLength(1);
+      expect(holding[0]?.files).toEqual(
+        expect.arrayContaining(digests.map((digest) => digest.replace(':', '-'))),
+      );
+    } finally {
+      for (const { path } of holding) await rm(path, { recursive: true, force: true });
+    }
   });
 
   it('is deterministic', async () => {

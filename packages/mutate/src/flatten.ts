@@ -18,9 +18,9 @@ import {
   imageLayers,
   type Layer,
   readLayerTar,
+  reassembleImage,
 } from '@stevedore/image';
 import { MutateError } from './errors.ts';
-import { reassemble } from './mutate-config.ts';
 import { applyPerPlatform, type PlatformOptions } from './per-platform.ts';
 
 /** Options for {@link flatten}. */
@@ -28,8 +28,13 @@ export interface FlattenOptions extends PlatformOptions {
   /** The new layer's compression; default gzip. */
   readonly compression?: Compression;
   readonly level?: number;
-  /** Where the new layer's blob is written; default temporary files (Node) or memory. */
+  /** Where the new layers' blobs are written (memory, an OCI layout…); wins over `blobDirectory`. */
   readonly blobSink?: BlobSink;
+  /**
+   * A directory for the new layers' blobs (Node). By default (neither this nor
+   * `blobSink`) they go to one fresh temporary directory per call in Node, which is left
+   * for the OS to clean (the image reads its layer from there), or to memory elsewhere.
+   */
   readonly blobDirectory?: string;
 }
 
@@ -52,7 +57,17 @@ export interface FlattenOptions extends PlatformOptions {
 export function flatten(image: Image, options?: FlattenOptions): Promise<Image>;
 export function flatten(index: Index, options: FlattenOptions): Promise<Index>;
 export async function flatten(node: Image | Index, options: FlattenOptions = {}): Promise<Image | Index> {
-  return (await applyPerPlatform(node, options, (image) => flattenImage(image, options))) as Image | Index;
+  // One sink for the whole call, every platform's layer in the same place; made when the
+  // first layer is, so a flatten refused while planning leaves no empty directory.
+  let sink: Promise<BlobSink> | undefined;
+  const sinkOnce = () =>
+    (sink ??=
+      options.blobSink === undefined
+        ? defaultBlobSink(options.blobDirectory)
+        : Promise.resolve(options.blobSink));
+  return (await applyPerPlatform(node, options, (image) => flattenImage(image, sinkOnce, options))) as
+    | Image
+    | Index;
 }
 
 /** One entry of the final filesystem, where it was defined, and the content it shares. */
@@ -74,13 +89,16 @@ interface PlannedEntry {
   readonly linkname?: string;
 }
 
-async function flattenImage(image: Image, options: FlattenOptions): Promise<Image> {
+async function flattenImage(
+  image: Image,
+  sinkOnce: () => Promise<BlobSink>,
+  options: FlattenOptions,
+): Promise<Image> {
   const layers = imageLayers(image);
   const plan = await planEntries(layers, options.signal);
   const signal = options.signal === undefined ? {} : { signal: options.signal };
-  const sink = options.blobSink ?? (await defaultBlobSink(options.blobDirectory));
   const layer = await createLayer(writeTar(emitEntries(layers, plan, options.signal), signal), {
-    sink,
+    sink: await sinkOnce(),
     compression: options.compression ?? 'gzip',
     ...(options.level === undefined ? {} : { level: options.level }),
     ...signal,
@@ -93,7 +111,7 @@ async function flattenImage(image: Image, options: FlattenOptions): Promise<Imag
       comment: `${layers.length} layers merged`,
     },
   ];
-  return reassemble(image, { ...image.config, history }, undefined, [layer]);
+  return reassembleImage(image, { config: { ...image.config, history }, layers: [layer], ...signal });
 }
 
 async function* layerEntries(layer: Layer, signal: AbortSignal | undefined) {
@@ -110,6 +128,8 @@ async function planEntries(
   const view = new Map<string, Definition>();
   const contentOf = new Map<number, Definition>();
   let nextId = 0;
+  // Removes what is under `prefix` (and `prefix` itself when `self`) from the layers
+  // before `layer`: a whiteout hides only what lower layers hold.
   const removeBelow = (prefix: string, layer: number, self: boolean) => {
     for (const [path, definition] of view) {
       const inside = prefix === '' || path.startsWith(`${prefix}/`) || (self && path === prefix);
@@ -155,8 +175,9 @@ async function planEntries(
         inode = id;
       }
       const existing = view.get(path);
+      // A file replacing a directory removes what it held, this layer's entries too.
       if (existing?.header.type === 'directory' && entry.type !== 'directory') {
-        for (const key of [...view.keys()]) if (key.startsWith(`${path}/`)) view.delete(key);
+        removeBelow(path, layerIndex + 1, false);
       }
       const definition: Definition = { id, layer: layerIndex, index, path, header, inode };
       view.set(path, definition);

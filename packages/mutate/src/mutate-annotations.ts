@@ -1,6 +1,5 @@
-import { assembleIndex, type Image, type Index, imageAnnotations, imageFormat } from '@stevedore/image';
-import { reassemble } from './mutate-config.ts';
-import { applyPerPlatform, type PlatformOptions } from './per-platform.ts';
+import { type Image, type Index, imageAnnotations, reassembleImage } from '@stevedore/image';
+import { applyPerPlatform, type PlatformOptions, reassembleIndex } from './per-platform.ts';
 
 /** Options for {@link mutateAnnotations}. */
 export interface MutateAnnotationsOptions extends PlatformOptions {}
@@ -10,7 +9,8 @@ export interface MutateAnnotationsOptions extends PlatformOptions {}
  * The config and layers are untouched; only the manifest digest changes. For an index
  * without `platforms`, the index's own annotations change; with `platforms`, those images'.
  *
- * @throws {ImageError} `ERR_UNSUPPORTED_MEDIA_TYPE` for a Docker image, which has no annotations.
+ * @throws {ImageError} `ERR_UNSUPPORTED_MEDIA_TYPE` for a Docker image or manifest list,
+ *   which have no annotations.
  */
 export function mutateAnnotations(
   image: Image,
@@ -28,18 +28,13 @@ export async function mutateAnnotations(
   options: MutateAnnotationsOptions = {},
 ): Promise<Image | Index> {
   if (node.kind === 'index' && options.platforms === undefined) {
-    return assembleIndex(node.children, {
-      format: imageFormat(node),
-      annotations: merge(imageAnnotations(node), annotations),
-      ...(node.tag === undefined ? {} : { tag: node.tag }),
-      entries: node.manifest.json.manifests.map((entry) => ({
-        ...(entry.annotations === undefined ? {} : { annotations: entry.annotations }),
-        ...(entry.platform === undefined ? {} : { platform: entry.platform }),
-      })),
-    });
+    return reassembleIndex(node, { annotations: merge(imageAnnotations(node), annotations) });
   }
   return (await applyPerPlatform(node, options, async (image) =>
-    reassemble(image, image.config, merge(imageAnnotations(image), annotations)),
+    reassembleImage(image, {
+      annotations: merge(imageAnnotations(image), annotations),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    }),
   )) as Image | Index;
 }
 

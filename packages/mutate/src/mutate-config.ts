@@ -1,12 +1,8 @@
 import {
-  assembleImage,
   type Image,
   type Index,
-  imageAnnotations,
-  imageFormat,
-  imageLayers,
-  type Layer,
   type RuntimeConfig,
+  reassembleImage,
   runtimeConfigOf,
 } from '@stevedore/image';
 import type { ImageConfig } from '@stevedore/manifest';
@@ -48,7 +44,10 @@ export async function mutateConfig(
   return (await applyPerPlatform(node, options, async (image) => {
     const config =
       typeof changes === 'function' ? changes(image.config) : applyRuntimeChanges(image.config, changes);
-    return reassemble(image, config);
+    return reassembleImage(image, {
+      config,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
   })) as Image | Index;
 }
 
@@ -57,26 +56,4 @@ function applyRuntimeChanges(config: ImageConfig, changes: RuntimeConfig): Image
   const labels =
     changes.labels === undefined ? {} : { Labels: { ...(config.config?.Labels ?? {}), ...changes.labels } };
   return { ...config, config: { ...config.config, ...runtime, ...labels } };
-}
-
-/**
- * The image again through `assembleImage`, with a new config and the same layers,
- * format, annotations and tag.
- * @internal
- */
-export function reassemble(
-  image: Image,
-  config: ImageConfig,
-  annotations: Readonly<Record<string, string>> = imageAnnotations(image),
-  layers: readonly Layer[] = imageLayers(image),
-): Promise<Image> {
-  const format = imageFormat(image);
-  const subject = image.manifest.json.subject;
-  return assembleImage(config, layers, {
-    format,
-    // A Docker manifest has none; asking for some there fails in assembleImage.
-    ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
-    ...(subject === undefined ? {} : { subject }),
-    ...(image.tag === undefined ? {} : { tag: image.tag }),
-  });
 }

@@ -2,7 +2,9 @@ import { computeDigest } from '@stevedore/digest';
 import {
   assembleImage,
   assembleIndex,
+  type BlobSource,
   type Image,
+  ImageError,
   type Index,
   imageLayers,
   type Layer,
@@ -183,6 +185,15 @@ describe('per platform in an index', () => {
     });
   });
 
+  it('refuses annotations on a Docker manifest list as on a Docker image, and removes none there', async () => {
+    const list = await assembleIndex([await image(['a'], {}, 'docker')], { format: 'docker' });
+    const annotating = mutateAnnotations(list, { a: 'b' });
+    await expect(annotating).rejects.toThrow(ImageError);
+    await expect(annotating).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED_MEDIA_TYPE' });
+    const unchanged = await mutateAnnotations(list, { a: undefined });
+    expect(unchanged.manifest.digest.equals(list.manifest.digest)).toBe(true);
+  });
+
   it('changes the index annotations themselves when no platforms are named', async () => {
     const { index } = await twoPlatforms();
     const changed = await mutateAnnotations(index, { 'org.index': 'changed' });
@@ -190,5 +201,36 @@ describe('per platform in an index', () => {
     expect(changed.manifest.json.manifests.map((entry) => entry.digest)).toEqual(
       index.manifest.json.manifests.map((entry) => entry.digest),
     );
+  });
+});
+
+describe('unchanged layers are never read', () => {
+  it('by mutateConfig, mutateAnnotations, rebase and retag', async () => {
+    let opens = 0;
+    const blobs: BlobSource = {
+      async openBlob() {
+        opens++;
+        throw new Error('a layer was read');
+      },
+    };
+    /** Layers whose source counts the times it is opened, and fails them. */
+    const untouchable = async (texts: string[]) =>
+      (await Promise.all(texts.map(layer))).map((entry) => ({ ...entry, blobs }));
+    const baseLayers = await untouchable(['os-1']);
+    const oldBase = await assembleImage(config, baseLayers);
+    const newBase = await assembleImage(config, await untouchable(['os-2']));
+    const app = await assembleImage(
+      { ...config, history: [{ created_by: 'base layer' }, { created_by: 'app' }] },
+      [...baseLayers, ...(await untouchable(['app']))],
+      { annotations: { a: 'b' } },
+    );
+    const configured = await mutateConfig(app, { cmd: ['x'] });
+    const annotated = await mutateAnnotations(app, { c: 'd' });
+    const rebased = await rebase(app, oldBase, newBase);
+    const retagged = retag(rebased, 'v2');
+    expect(layerDigests(configured)).toEqual(layerDigests(app));
+    expect(annotated.manifest.json.annotations).toEqual({ a: 'b', c: 'd' });
+    expect(layerDigests(retagged)).toEqual([...layerDigests(newBase), layerDigests(app)[1]]);
+    expect(opens).toBe(0);
   });
 });

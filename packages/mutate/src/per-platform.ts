@@ -60,16 +60,7 @@ export async function applyPerPlatform(
         changed++;
       } else children.push(child);
     }
-    const annotations = imageAnnotations(index);
-    return assembleIndex(children, {
-      format: imageFormat(index),
-      ...(Object.keys(annotations).length === 0 ? {} : { annotations }),
-      ...(index.tag === undefined ? {} : { tag: index.tag }),
-      entries: index.manifest.json.manifests.map((entry) => ({
-        ...(entry.annotations === undefined ? {} : { annotations: entry.annotations }),
-        ...(entry.platform === undefined ? {} : { platform: entry.platform }),
-      })),
-    });
+    return reassembleIndex(index, { children });
   };
   const result = await rewrite(node);
   if (changed === 0) {
@@ -77,4 +68,32 @@ export async function applyPerPlatform(
     throw new MutateError('ERR_NO_MATCH', `index ${node.manifest.digest} has no image for ${listed}`);
   }
   return result;
+}
+
+/** What {@link reassembleIndex} changes; the rest of the index is kept. */
+interface IndexChanges {
+  /** The new children, in the index's order; default its own. */
+  readonly children?: readonly ImageNode[];
+  /** The index's new annotations (empty for none); default its own. */
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The index again through `assembleIndex`, with new children or annotations: its format,
+ * tag, and its entries' platforms and annotations are kept.
+ *
+ * @throws {ImageError} `ERR_UNSUPPORTED_MEDIA_TYPE` for annotations on a Docker manifest list.
+ * @internal
+ */
+export function reassembleIndex(index: Index, changes: IndexChanges = {}): Promise<Index> {
+  const annotations = changes.annotations ?? imageAnnotations(index);
+  return assembleIndex(changes.children ?? index.children, {
+    format: imageFormat(index),
+    ...(Object.keys(annotations).length === 0 ? {} : { annotations }),
+    ...(index.tag === undefined ? {} : { tag: index.tag }),
+    entries: index.manifest.json.manifests.map((entry) => ({
+      ...(entry.annotations === undefined ? {} : { annotations: entry.annotations }),
+      ...(entry.platform === undefined ? {} : { platform: entry.platform }),
+    })),
+  });
 }

@@ -1,7 +1,6 @@
-import { type Image, type Index, imageLayers } from '@stevedore/image';
+import { type Image, type Index, imageLayers, reassembleImage } from '@stevedore/image';
 import type { HistoryEntry } from '@stevedore/manifest';
 import { MutateError } from './errors.ts';
-import { reassemble } from './mutate-config.ts';
 import { applyPerPlatform, type PlatformOptions } from './per-platform.ts';
 
 /** Options for {@link rebase}. */
@@ -54,9 +53,11 @@ export async function rebase(
     const annotations = { ...(image.manifest.json.annotations ?? {}) };
     if (BASE_DIGEST in annotations) annotations[BASE_DIGEST] = newBase.manifest.digest.toString();
     const layersAbove = layers.slice(old.length);
-    return reassemble(image, { ...image.config, history }, annotations, [
-      ...imageLayers(newBase),
-      ...layersAbove,
-    ]);
+    return reassembleImage(image, {
+      config: { ...image.config, history },
+      annotations,
+      layers: [...imageLayers(newBase), ...layersAbove],
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
   })) as Image | Index;
 }

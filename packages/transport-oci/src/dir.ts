@@ -3,7 +3,7 @@
 // `<hex>.manifest.json`, and every blob as `<hex>` (sha256) or `<algorithm>-<hex>`.
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseDigest, verifyBytes, verifyStream } from '@stevedore/digest';
+import { parseDigest, verifyBytes } from '@stevedore/digest';
 import { excerpt } from '@stevedore/errors';
 import {
   type BlobSource,
@@ -13,11 +13,9 @@ import {
   type TransferOptions,
   writeImageNode,
 } from '@stevedore/image';
-import { copyVerifiedFile } from '@stevedore/image/node';
 import { type Descriptor, parseManifest } from '@stevedore/manifest';
-import { blobFiles, hasBlobFile } from './blob-files.ts';
+import { blobFileStore, blobFiles, writeFileAtomic } from './blob-files.ts';
 import { TransportError } from './errors.ts';
-import { writeFileAtomic } from './oci-layout.ts';
 
 const VERSION = 'Directory Transport Version: 1.1\n';
 
@@ -57,25 +55,12 @@ export async function openDirDestination(root: string): Promise<ImageDestination
   // The names the new image is made of: everything else goes at commit.
   const kept = new Set(['version', 'manifest.json']);
 
-  const hasBlob = async (descriptor: Descriptor) => {
-    const found = await hasBlobFile(join(root, blobName(descriptor.digest)), descriptor);
-    if (found) kept.add(blobName(descriptor.digest));
-    return found;
-  };
   return {
-    hasBlob,
-    async putBlob(descriptor, content) {
-      if (await hasBlob(descriptor)) return;
-      const verified = verifyStream(content, { digest: descriptor.digest, size: descriptor.size });
-      await writeFileAtomic(join(root, blobName(descriptor.digest)), verified, root);
-      kept.add(blobName(descriptor.digest));
-    },
-    async putBlobFile(descriptor, file, options = {}) {
-      if (await hasBlob(descriptor)) return;
-      const name = blobName(descriptor.digest);
-      await copyVerifiedFile(file, join(root, name), descriptor, { ...options, temporaryDirectory: root });
-      kept.add(name);
-    },
+    ...blobFileStore(
+      (descriptor) => join(root, blobName(descriptor.digest)),
+      root,
+      (descriptor) => kept.add(blobName(descriptor.digest)),
+    ),
     async putManifest(descriptor, manifest) {
       await verifyBytes(manifest.bytes, descriptor);
       manifests.push({ descriptor, bytes: manifest.bytes });

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readTar, type TarEntryInput, writeTar } from '@stevedore/archive';
+import { collectBytes } from '@stevedore/digest';
 import {
   assembleImage,
   assembleIndex,
@@ -11,7 +12,7 @@ import {
   readBlob,
 } from '@stevedore/image';
 import { MediaTypes } from '@stevedore/manifest';
-import { fakeImage, readText, testConfig } from '@stevedore-internal/test-support';
+import { fakeImage, readText, rewriteTar, testConfig } from '@stevedore-internal/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readDockerArchive, writeDockerArchive } from './index.ts';
 
@@ -110,5 +111,72 @@ describe('docker-archive:', () => {
     await expect(readDockerArchive(join(root, 'cut.tar'))).rejects.toMatchObject({
       code: 'ERR_TAR_TRUNCATED',
     });
+  });
+
+  it('reads compressed layers, named by their blobs/<algorithm>/<encoded> path or hashed', async () => {
+    const image = await realImage(); // layer 0 gzip, layer 1 zstd
+    const path = join(root, 'image.tar');
+    await writeDockerArchive(path, image, { tag: 'app:v1' });
+    const [gzip, zstd] = imageLayers(image).map((layer) => layer.descriptor);
+    if (gzip === undefined || zstd === undefined) throw new Error('realImage has two layers');
+    const blobs = new Map<string, Uint8Array>();
+    for (const layer of [gzip, zstd])
+      blobs.set(layer.digest, await collectBytes(await readBlob(image, layer.digest)));
+    const hex = (digest: string) => digest.slice('sha256:'.length);
+    const diffIds = image.config.rootfs.diff_ids;
+    // An OCI-embedding archive names the gzip layer by its digest; the zstd one keeps a
+    // classic name, so only hashing it tells its digest.
+    const names = new Map([
+      [
+        `${hex(diffIds[0] ?? '')}/layer.tar`,
+        { name: `blobs/sha256/${hex(gzip.digest)}`, digest: gzip.digest },
+      ],
+      [
+        `${hex(diffIds[1] ?? '')}/layer.tar`,
+        { name: `${hex(diffIds[1] ?? '')}/layer.tar`, digest: zstd.digest },
+      ],
+    ]);
+    const compressed = async (lie = false) =>
+      rewriteTar(new Uint8Array(await readFile(path)), (entry) => {
+        if (entry.name === 'manifest.json') {
+          const [manifest] = JSON.parse(new TextDecoder().decode(entry.content));
+          manifest.Layers = manifest.Layers.map((name: string) => names.get(name)?.name ?? name);
+          return { ...entry, content: new TextEncoder().encode(JSON.stringify([manifest])) };
+        }
+        const renamed = names.get(entry.name);
+        if (renamed === undefined) return entry;
+        // A lying archive: the zstd layer's bytes under the gzip layer's digest.
+        const content = blobs.get(lie && renamed.digest === gzip.digest ? zstd.digest : renamed.digest);
+        return { ...entry, name: renamed.name, ...(content && { content }) };
+      });
+    await writeFile(join(root, 'compressed.tar'), await compressed());
+
+    // Docker schema 2 has no zstd layer type: described as OCI.
+    const format = 'oci';
+    const read = await readDockerArchive(join(root, 'compressed.tar'), {
+      format,
+      signal: new AbortController().signal,
+    });
+    expect(read.config.rootfs.diff_ids).toEqual(diffIds);
+    expect(imageLayers(read).map(({ descriptor, diffId }) => [descriptor, diffId])).toEqual([
+      [{ mediaType: MediaTypes.OciLayerGzip, digest: gzip.digest, size: gzip.size }, diffIds[0]],
+      [{ mediaType: MediaTypes.OciLayerZstd, digest: zstd.digest, size: zstd.size }, diffIds[1]],
+    ]);
+    expect(await collectBytes(await readBlob(read, gzip.digest))).toEqual(blobs.get(gzip.digest));
+    expect(await collectBytes(await readBlob(read, zstd.digest))).toEqual(blobs.get(zstd.digest));
+
+    // A layer named by a digest its bytes do not hash to fails as it streams.
+    await writeFile(join(root, 'lying.tar'), await compressed(true));
+    const lying = await readDockerArchive(join(root, 'lying.tar'), { format });
+    const [named] = imageLayers(lying);
+    expect(named?.descriptor.digest).toBe(gzip.digest);
+    await expect(readBlob(lying, gzip.digest).then(collectBytes)).rejects.toMatchObject({
+      code: 'ERR_DIGEST_MISMATCH',
+    });
+
+    const aborted = AbortSignal.abort(new Error('stopped by the test'));
+    await expect(
+      readDockerArchive(join(root, 'compressed.tar'), { format, signal: aborted }),
+    ).rejects.toThrow('stopped by the test');
   });
 });

@@ -1,6 +1,6 @@
 // Reading `docker save` tars (writing: docker-archive-write.ts).
 import { detectCompression } from '@stevedore/archive';
-import { collectBytes, createHasher } from '@stevedore/digest';
+import { collectBytes, computeDigest, isDigest } from '@stevedore/digest';
 import { excerpt } from '@stevedore/errors';
 import { assembleImage, type Image, type ImageFormat, type Layer } from '@stevedore/image';
 import { MediaTypes, parseImageConfig } from '@stevedore/manifest';
@@ -25,10 +25,11 @@ export interface ReadDockerArchiveOptions {
 }
 
 /**
- * Reads an image from a `docker save` tar, classic or OCI-embedding: the archive is
- * scanned once for its names, then the config and layers are read by byte range. The
- * image is a Docker schema 2 image with the archive's layers as they are (uncompressed
- * tars, so each layer's digest is its diff_id).
+ * Reads an image from a `docker save` tar, classic or OCI-embedding: the archive is read
+ * once through to index its names, then the config and layers are read by byte range.
+ * The image is described in `format` (Docker schema 2 by default) with the archive's
+ * layers as they are: an uncompressed layer's digest is its diff_id; a compressed one's
+ * is its `blobs/<algorithm>/<encoded>` name in an OCI-embedding archive, else its hash.
  *
  * @throws {TransportError} `ERR_LAYOUT_INVALID` naming a missing or malformed part;
  *   `ERR_TAG_NOT_FOUND`, `ERR_AMBIGUOUS_REFERENCE` naming the tags available.
@@ -38,9 +39,9 @@ export async function readDockerArchive(
   options: ReadDockerArchiveOptions = {},
 ): Promise<Image> {
   const tar = await indexTarFile(path, 'docker-archive', options.signal);
-  const entries = await readManifest(tar);
+  const entries = await readManifest(tar, options);
   const entry = selectImage(path, entries, options);
-  const configBytes = await tar.read(entry.Config);
+  const configBytes = await tar.read(entry.Config, options);
   if (configBytes === undefined) throw missing(path, entry.Config);
   const config = parseImageConfig(configBytes);
   const layers: Layer[] = [];
@@ -62,8 +63,11 @@ export async function listDockerArchiveTags(path: string): Promise<string[]> {
   return entries.flatMap((entry) => entry.RepoTags ?? []);
 }
 
-async function readManifest(tar: TarFile): Promise<DockerArchiveEntry[]> {
-  const bytes = await tar.read('manifest.json');
+async function readManifest(
+  tar: TarFile,
+  options: { readonly signal?: AbortSignal } = {},
+): Promise<DockerArchiveEntry[]> {
+  const bytes = await tar.read('manifest.json', options);
   if (bytes === undefined) throw missing(tar.path, 'manifest.json');
   let parsed: unknown;
   try {
@@ -142,16 +146,16 @@ async function archiveLayer(
       },
     );
   }
-  const head = await collectBytes(tar.open(name, 4) ?? new Uint8Array(0), signal);
+  const head = await collectBytes(
+    tar.open(name, { length: 4, ...(signal && { signal }) }) ?? new Uint8Array(0),
+    signal,
+  );
   const compression = detectCompression(head.subarray(0, 4));
   // Uncompressed, the blob is the layer tar: its digest is the diff_id. A compressed blob
-  // (some newer archives) is hashed once to name it.
-  let digest = diffId;
-  if (compression !== 'none') {
-    const hasher = await createHasher('sha256');
-    for await (const chunk of tar.open(name) ?? []) hasher.update(chunk as Uint8Array);
-    digest = hasher.digest().toString();
-  }
+  // (some newer archives) is named by its path when that is `blobs/<algorithm>/<encoded>`
+  // (its bytes are verified as they stream), else hashed once.
+  const digest =
+    compression === 'none' ? diffId : (digestOfName(name) ?? (await hashLayer(tar, name, signal)));
   const mediaType =
     compression === 'gzip'
       ? MediaTypes.DockerLayerGzip
@@ -162,11 +166,23 @@ async function archiveLayer(
     descriptor: { mediaType, digest, size },
     diffId,
     blobs: {
-      async openBlob(descriptor) {
-        return descriptor.digest === digest ? tar.open(name) : undefined;
+      async openBlob(descriptor, options = {}) {
+        return descriptor.digest === digest ? tar.open(name, options) : undefined;
       },
     },
   };
+}
+
+/** The digest an OCI-embedding archive names a blob by (`blobs/sha256/<hex>`), if it does. */
+function digestOfName(name: string): string | undefined {
+  const parts = /^blobs\/([^/]+)\/([^/]+)$/.exec(normalizeName(name));
+  const digest = parts === null ? undefined : `${parts[1]}:${parts[2]}`;
+  return isDigest(digest) ? digest : undefined;
+}
+
+async function hashLayer(tar: TarFile, name: string, signal: AbortSignal | undefined): Promise<string> {
+  const options = signal === undefined ? {} : { signal };
+  return (await computeDigest(tar.open(name, options) ?? new Uint8Array(0), 'sha256', options)).toString();
 }
 
 // Docker writes `app:v1`, skopeo `docker.io/library/app:v1`: the same image. (Full

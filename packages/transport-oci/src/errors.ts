@@ -25,7 +25,7 @@ export class TransportError extends StevedoreError<TransportErrorCode> {
   readonly available: readonly string[] | undefined;
 
   constructor(code: TransportErrorCode, message: string, details: TransportErrorDetails = {}) {
-    super(code, message, 'cause' in details ? { cause: details.cause } : {});
+    super(code, message, details);
     this.path = details.path;
     this.reference = details.reference;
     this.available = details.available;

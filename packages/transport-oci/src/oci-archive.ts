@@ -1,7 +1,7 @@
 // `oci-archive:`: a tar of an OCI image layout, as skopeo writes and reads it. Reading
-// makes one pass over the tar's headers to find where each file's bytes are, then reads
-// blobs by byte range: no temporary directory, nothing held in memory but the index of
-// names. Writing streams one tar; blobs go in as they come, index.json last.
+// reads the tar once through to note where each file's bytes are, then reads blobs by
+// byte range: no temporary directory, nothing held in memory but the index of names.
+// Writing streams one tar; blobs go in as they come, index.json last.
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type TarEntryInput, writeTar } from '@stevedore/archive';
@@ -9,13 +9,7 @@ import { parseDigest, verifyBytes, verifyStream } from '@stevedore/digest';
 import { type ImageDestination, type ImageNode, writeImageNode } from '@stevedore/image';
 import { createAtomicFileWriter, readFileReusing } from '@stevedore/image/node';
 import { type Descriptor, type ImageIndex, MediaTypes, serializeManifest } from '@stevedore/manifest';
-import {
-  checkRefName,
-  type LayoutFiles,
-  OCI_LAYOUT_VERSION,
-  REF_NAME_ANNOTATION,
-  readIndexOf,
-} from './oci-layout.ts';
+import { checkRefName, indexEntry, type LayoutFiles, OCI_LAYOUT_VERSION, readIndexOf } from './oci-layout.ts';
 import {
   type ReadOciLayoutOptions,
   readLayoutNode,
@@ -26,8 +20,8 @@ import { indexTarFile } from './tar-file.ts';
 
 /**
  * Reads an image, index or artifact from an `oci-archive:` tar by tag or digest, or its
- * only entry. The archive is scanned once for its names; blobs are then read by byte
- * range and verified as they stream.
+ * only entry. The archive is read once through to index its names; blobs are then read
+ * by byte range and verified as they stream.
  *
  * @throws {TransportError} `ERR_LAYOUT_INVALID` for a compressed or malformed archive;
  *   `ERR_TAG_NOT_FOUND`, `ERR_AMBIGUOUS_REFERENCE`; archive errors for a truncated tar.
@@ -48,11 +42,11 @@ async function archiveLayoutFiles(path: string, signal: AbortSignal | undefined)
   const tar = await indexTarFile(path, 'oci-archive', signal);
   return {
     name: path,
-    read: (name) => tar.read(name),
+    read: (name) => tar.read(name, signal === undefined ? {} : { signal }),
     blobs: {
-      async openBlob(descriptor) {
+      async openBlob(descriptor, options = {}) {
         const digest = parseDigest(descriptor.digest);
-        return tar.open(`blobs/${digest.algorithm}/${digest.encoded}`);
+        return tar.open(`blobs/${digest.algorithm}/${digest.encoded}`, options);
       },
     },
   };
@@ -90,7 +84,8 @@ export async function openOciArchiveDestination(path: string): Promise<ImageDest
   })();
   writing.catch(() => {}); // observed by every put and by commit
   const written = new Set<string>();
-  let last: { descriptor: Descriptor; tag: string | undefined } | undefined;
+  // The index.json entry of the last manifest written.
+  let last: Descriptor | undefined;
   let finished = false;
 
   const add = async (entry: TarEntryInput) => {
@@ -99,16 +94,22 @@ export async function openOciArchiveDestination(path: string): Promise<ImageDest
       writing.then(() => Promise.reject(new Error('the archive is closed'))),
     ]);
   };
+  // `content` is verified by the caller, or as it streams.
   const addBlob = async (descriptor: Descriptor, content: Uint8Array | AsyncIterable<Uint8Array>) => {
     const digest = parseDigest(descriptor.digest);
     await add({
       name: `blobs/${digest.algorithm}/${digest.encoded}`,
       type: 'file',
       size: descriptor.size,
-      content: verifyStream(content, { digest: descriptor.digest, size: descriptor.size }),
+      content,
     });
     written.add(descriptor.digest);
   };
+  const verified = (
+    descriptor: Descriptor,
+    content: AsyncIterable<Uint8Array>,
+    options: { readonly signal?: AbortSignal },
+  ) => verifyStream(content, { digest: descriptor.digest, size: descriptor.size }, options);
   await add({
     name: 'oci-layout',
     type: 'file',
@@ -119,8 +120,9 @@ export async function openOciArchiveDestination(path: string): Promise<ImageDest
     async hasBlob(descriptor) {
       return written.has(descriptor.digest);
     },
-    async putBlob(descriptor, content) {
-      if (!written.has(descriptor.digest)) await addBlob(descriptor, content);
+    async putBlob(descriptor, content, options = {}) {
+      if (written.has(descriptor.digest)) return;
+      await addBlob(descriptor, verified(descriptor, content, options));
     },
     async putBlobFile(descriptor, path, options = {}) {
       if (written.has(descriptor.digest)) return;
@@ -129,34 +131,25 @@ export async function openOciArchiveDestination(path: string): Promise<ImageDest
         release: () => file.flush(),
         ...(options.signal && { signal: options.signal }),
       });
-      await addBlob(
-        descriptor,
-        (async function* () {
-          let bytes = 0;
-          for await (const { chunk } of ring) {
-            yield chunk;
-            bytes += chunk.byteLength;
-            options.onBytes?.(bytes);
-          }
-        })(),
-      );
+      const content = (async function* () {
+        let bytes = 0;
+        for await (const { chunk } of ring) {
+          yield chunk;
+          bytes += chunk.byteLength;
+          options.onBytes?.(bytes);
+        }
+      })();
+      await addBlob(descriptor, verified(descriptor, content, options));
     },
     async putManifest(descriptor, manifest, options = {}) {
       const tag = options.tag === undefined ? undefined : checkRefName(options.tag);
       await verifyBytes(manifest.bytes, descriptor);
       if (!written.has(descriptor.digest)) await addBlob(descriptor, manifest.bytes);
-      last = {
-        descriptor: { mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size },
-        tag,
-      };
+      last = indexEntry(descriptor, manifest.mediaType, tag);
     },
     async commit() {
       if (last === undefined) return;
-      const entry =
-        last.tag === undefined
-          ? last.descriptor
-          : { ...last.descriptor, annotations: { [REF_NAME_ANNOTATION]: last.tag } };
-      const index: ImageIndex = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [entry] };
+      const index: ImageIndex = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [last] };
       await add({ name: 'index.json', type: 'file', content: serializeManifest(index) });
       channel.close();
       await writing;

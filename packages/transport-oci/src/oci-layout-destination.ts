@@ -1,17 +1,17 @@
 import { mkdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { verifyBytes, verifyStream } from '@stevedore/digest';
+import { join } from 'node:path';
+import { verifyBytes } from '@stevedore/digest';
 import type { BlobSink, ImageDestination } from '@stevedore/image';
-import { copyVerifiedFile, createFileBlobWriter } from '@stevedore/image/node';
+import { createFileBlobWriter } from '@stevedore/image/node';
 import { type Descriptor, type ImageIndex, MediaTypes, serializeManifest } from '@stevedore/manifest';
-import { hasBlobFile } from './blob-files.ts';
+import { blobFileStore, writeFileAtomic } from './blob-files.ts';
 import {
   blobPath,
   checkRefName,
+  indexEntry,
   OCI_LAYOUT_VERSION,
   REF_NAME_ANNOTATION,
   readLayoutIndex,
-  writeFileAtomic,
 } from './oci-layout.ts';
 
 /**
@@ -67,41 +67,19 @@ export async function openOciLayoutBlobSink(root: string): Promise<BlobSink> {
 export async function openOciLayoutDestination(root: string): Promise<ImageDestination> {
   await ensureOciLayout(root);
 
-  let last: { descriptor: Descriptor; tag: string | undefined } | undefined;
-
-  const hasBlob = (descriptor: Descriptor) => hasBlobFile(blobPath(root, descriptor.digest), descriptor);
-
-  const storeBlob = async (descriptor: Descriptor, content: Uint8Array | AsyncIterable<Uint8Array>) => {
-    const path = blobPath(root, descriptor.digest);
-    await mkdir(dirname(path), { recursive: true });
-    const verified = verifyStream(content, { digest: descriptor.digest, size: descriptor.size });
-    await writeFileAtomic(path, verified, root);
-  };
+  // The index.json entry of the last manifest written.
+  let last: Descriptor | undefined;
+  const blobs = blobFileStore((descriptor) => blobPath(root, descriptor.digest), root);
 
   return {
-    hasBlob,
-    async putBlob(descriptor, content) {
-      if (await hasBlob(descriptor)) {
-        // Drain nothing: the caller's stream is simply not consumed.
-        return;
-      }
-      await storeBlob(descriptor, content);
-    },
-    async putBlobFile(descriptor, file, options = {}) {
-      if (await hasBlob(descriptor)) return;
-      await copyVerifiedFile(file, blobPath(root, descriptor.digest), descriptor, {
-        ...options,
-        temporaryDirectory: root,
-      });
-    },
+    ...blobs,
     async putManifest(descriptor, manifest, options = {}) {
       const tag = options.tag === undefined ? undefined : checkRefName(options.tag);
       await verifyBytes(manifest.bytes, descriptor);
-      if (!(await hasBlob(descriptor))) await storeBlob(descriptor, manifest.bytes);
-      last = {
-        descriptor: { mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size },
-        tag,
-      };
+      if (!(await blobs.hasBlob(descriptor))) {
+        await writeFileAtomic(blobPath(root, descriptor.digest), manifest.bytes, root);
+      }
+      last = indexEntry(descriptor, manifest.mediaType, tag);
     },
     async commit() {
       if (last === undefined) return;
@@ -110,16 +88,14 @@ export async function openOciLayoutDestination(root: string): Promise<ImageDesti
         mediaType: MediaTypes.OciIndex,
         manifests: [],
       };
-      const { descriptor, tag } = last;
+      const entry = last;
+      const tag = entry.annotations?.[REF_NAME_ANNOTATION];
       const manifests =
         tag === undefined
-          ? index.manifests.some((entry) => entry.digest === descriptor.digest)
+          ? index.manifests.some((listed) => listed.digest === entry.digest)
             ? index.manifests
-            : [...index.manifests, descriptor]
-          : [
-              ...index.manifests.filter((entry) => entry.annotations?.[REF_NAME_ANNOTATION] !== tag),
-              { ...descriptor, annotations: { [REF_NAME_ANNOTATION]: tag } },
-            ];
+            : [...index.manifests, entry]
+          : [...index.manifests.filter((listed) => listed.annotations?.[REF_NAME_ANNOTATION] !== tag), entry];
       const next: ImageIndex = { ...index, mediaType: index.mediaType ?? MediaTypes.OciIndex, manifests };
       await writeFileAtomic(join(root, 'index.json'), serializeManifest(next), root);
       last = undefined;

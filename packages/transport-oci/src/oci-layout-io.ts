@@ -7,14 +7,9 @@ import {
   writeImageNode,
 } from '@stevedore/image';
 import { type Descriptor, parseManifest, serializeManifest } from '@stevedore/manifest';
+import { writeFileAtomic } from './blob-files.ts';
 import { TransportError } from './errors.ts';
-import {
-  directoryLayoutFiles,
-  type LayoutFiles,
-  REF_NAME_ANNOTATION,
-  readIndexOf,
-  writeFileAtomic,
-} from './oci-layout.ts';
+import { directoryLayoutFiles, type LayoutFiles, REF_NAME_ANNOTATION, readIndexOf } from './oci-layout.ts';
 import { openOciLayoutDestination } from './oci-layout-destination.ts';
 
 /** Options for {@link writeOciLayout}. */

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { parseDigest } from '@stevedore/digest';
 import { excerpt } from '@stevedore/errors';
 import type { BlobSource } from '@stevedore/image';
-import { createAtomicFileWriter } from '@stevedore/image/node';
-import { type ImageIndex, MediaTypes, parseManifest } from '@stevedore/manifest';
+import { type Descriptor, type ImageIndex, MediaTypes, parseManifest } from '@stevedore/manifest';
 import { blobFiles } from './blob-files.ts';
 import { TransportError } from './errors.ts';
 
@@ -41,6 +40,24 @@ export function checkRefName(tag: string): string {
 export function blobPath(root: string, digest: string): string {
   const parsed = parseDigest(digest);
   return join(root, 'blobs', parsed.algorithm, parsed.encoded);
+}
+
+/**
+ * The `index.json` entry of a manifest: its media type, digest and size, named by `tag`
+ * when one is given.
+ * @internal
+ */
+export function indexEntry(
+  descriptor: Pick<Descriptor, 'digest' | 'size'>,
+  mediaType: string,
+  tag: string | undefined,
+): Descriptor {
+  return {
+    mediaType,
+    digest: descriptor.digest,
+    size: descriptor.size,
+    ...(tag === undefined ? {} : { annotations: { [REF_NAME_ANNOTATION]: tag } }),
+  };
 }
 
 /** A blob source over a layout's `blobs/` directory. */
@@ -120,25 +137,5 @@ export async function readIndexOf(files: LayoutFiles): Promise<ImageIndex> {
         cause,
       },
     );
-  }
-}
-
-/**
- * Writes a file atomically: to a temporary name beside it, synced, then renamed over it.
- * @internal
- */
-export async function writeFileAtomic(
-  path: string,
-  content: Uint8Array | AsyncIterable<Uint8Array>,
-  dir: string,
-) {
-  const file = await createAtomicFileWriter({ temporaryDirectory: dir });
-  try {
-    if (content instanceof Uint8Array) await file.write(content);
-    else for await (const chunk of content) await file.write(chunk);
-    await file.commit(path);
-  } catch (error) {
-    await file.abort();
-    throw error;
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assembleIndex, readBlob } from '@stevedore/image';
@@ -63,5 +63,33 @@ describe('static:', () => {
     await expect(readFile(join(root, 'v2', 'bad', 'blobs', layer.descriptor.digest))).rejects.toMatchObject({
       code: 'ENOENT',
     });
+  });
+
+  it('reads a manifest by digest only when its bytes hash to it, and only a digest', async () => {
+    const [one, two] = [await fakeImage('one'), await fakeImage('two')];
+    await writeStatic(root, one, { name: 'app', tag: 'one' });
+    await writeStatic(root, two, { name: 'app', tag: 'two' });
+    const manifests = join(root, 'v2', 'app', 'manifests');
+    const digest = one.manifest.digest.toString();
+    expect((await readStatic(root, { name: 'app', digest })).manifest.raw).toEqual(one.manifest.raw);
+
+    // Another manifest under this digest: refused, not read as this image.
+    await copyFile(join(manifests, two.manifest.digest.toString()), join(manifests, digest));
+    await expect(readStatic(root, { name: 'app', digest })).rejects.toMatchObject({
+      code: 'ERR_DIGEST_MISMATCH',
+    });
+    // A "digest" that walks out of the manifests folder, to a manifest placed there.
+    await copyFile(join(manifests, 'two'), join(root, 'v2', 'app', 'outside'));
+    for (const path of ['../outside', 'sha256:../outside', `sha256:${'0'.repeat(64)}/../../outside`]) {
+      await expect(readStatic(root, { name: 'app', digest: path })).rejects.toMatchObject({
+        code: 'ERR_DIGEST_INVALID',
+      });
+    }
+    await expect(readStatic(root, { name: 'app', digest: `sha256:${'0'.repeat(64)}` })).rejects.toMatchObject(
+      {
+        code: 'ERR_TAG_NOT_FOUND',
+        reference: `sha256:${'0'.repeat(64)}`,
+      },
+    );
   });
 });

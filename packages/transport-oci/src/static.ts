@@ -4,21 +4,21 @@
 // file to the Content-Type a registry sends (object stores take it per object), and
 // `static-nginx.conf` does the same for nginx. Files are written verified and renamed.
 import { mkdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { verifyBytes, verifyStream } from '@stevedore/digest';
-import { excerpt } from '@stevedore/errors';
+import { join } from 'node:path';
+import { parseDigest, verifyBytes } from '@stevedore/digest';
+import { excerpt, StevedoreError } from '@stevedore/errors';
 import {
   type ImageDestination,
   type ImageNode,
   loadImageNode,
+  readBlobBytes,
   type TransferOptions,
   writeImageNode,
 } from '@stevedore/image';
-import { copyVerifiedFile } from '@stevedore/image/node';
 import { type Descriptor, parseManifest } from '@stevedore/manifest';
-import { blobFiles, hasBlobFile } from './blob-files.ts';
+import { blobFileStore, blobFiles, writeFileAtomic } from './blob-files.ts';
 import { TransportError } from './errors.ts';
-import { checkRefName, writeFileAtomic } from './oci-layout.ts';
+import { checkRefName } from './oci-layout.ts';
 
 /** The file that maps each served path to its Content-Type. */
 export const STATIC_CONTENT_TYPES = 'static-content-types.json';
@@ -37,6 +37,27 @@ function checkName(name: string): string {
     );
   }
   return name;
+}
+
+/** The file of a blob or manifest by digest: `v2/<name>/<folder>/<digest>`. */
+function digestPath(base: string, folder: 'blobs' | 'manifests', digest: string): string {
+  return join(base, folder, parseDigest(digest).toString());
+}
+
+/** A small JSON file of the tree, or `fallback` when it is absent or not JSON. */
+async function readJsonFile<T>(path: string, fallback: T, signal?: AbortSignal): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(path, { encoding: 'utf8', ...(signal && { signal }) });
+  } catch {
+    signal?.throwIfAborted();
+    return fallback;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
 }
 
 /** Options for {@link writeStatic} and {@link readStatic}. */
@@ -88,33 +109,17 @@ export async function openStaticDestination(root: string, repository: string): P
   let top: Descriptor | undefined;
   let topBytes: Uint8Array | undefined;
 
-  const blobFile = (digest: string) => join(base, 'blobs', digest);
-  const hasBlob = (descriptor: Descriptor) => hasBlobFile(blobFile(descriptor.digest), descriptor);
-  const write = async (path: string, content: Uint8Array | AsyncIterable<Uint8Array>) => {
-    await mkdir(dirname(path), { recursive: true });
-    await writeFileAtomic(path, content, root);
-  };
+  const write = (path: string, content: Uint8Array) => writeFileAtomic(path, content, root);
   return {
-    hasBlob,
-    async putBlob(descriptor, content) {
-      types.set(`/v2/${name}/blobs/${descriptor.digest}`, 'application/octet-stream');
-      if (await hasBlob(descriptor)) return;
-      await write(
-        blobFile(descriptor.digest),
-        verifyStream(content, { digest: descriptor.digest, size: descriptor.size }),
-      );
-    },
-    async putBlobFile(descriptor, file, options = {}) {
-      types.set(`/v2/${name}/blobs/${descriptor.digest}`, 'application/octet-stream');
-      if (await hasBlob(descriptor)) return;
-      await copyVerifiedFile(file, blobFile(descriptor.digest), descriptor, {
-        ...options,
-        temporaryDirectory: root,
-      });
-    },
+    // Every blob the image has, written now or by an earlier copy, is served as bytes.
+    ...blobFileStore(
+      (descriptor) => digestPath(base, 'blobs', descriptor.digest),
+      root,
+      (descriptor) => types.set(`/v2/${name}/blobs/${descriptor.digest}`, 'application/octet-stream'),
+    ),
     async putManifest(descriptor, manifest, options = {}) {
       await verifyBytes(manifest.bytes, descriptor);
-      await write(join(base, 'manifests', descriptor.digest), manifest.bytes);
+      await write(digestPath(base, 'manifests', descriptor.digest), manifest.bytes);
       types.set(`/v2/${name}/manifests/${descriptor.digest}`, manifest.mediaType);
       top = { mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size };
       topBytes = manifest.bytes;
@@ -126,10 +131,8 @@ export async function openStaticDestination(root: string, repository: string): P
         await write(join(base, 'manifests', tag), topBytes);
         types.set(`/v2/${name}/manifests/${tag}`, top.mediaType);
         const listPath = join(base, 'tags', 'list');
-        const existing = await readFile(listPath, 'utf8')
-          .then((text) => (JSON.parse(text) as { tags?: string[] }).tags ?? [])
-          .catch(() => []);
-        const tags = [...new Set([...existing, tag])].sort();
+        const existing = await readJsonFile<{ tags?: unknown } | null>(listPath, null);
+        const tags = [...new Set([...stringsOf(existing?.tags), tag])].sort();
         await write(listPath, new TextEncoder().encode(JSON.stringify({ name, tags })));
         types.set(`/v2/${name}/tags/list`, 'application/json');
       }
@@ -142,9 +145,7 @@ export async function openStaticDestination(root: string, repository: string): P
 
 async function writeContentTypes(root: string, added: ReadonlyMap<string, string>): Promise<void> {
   const path = join(root, STATIC_CONTENT_TYPES);
-  const existing = await readFile(path, 'utf8')
-    .then((text) => JSON.parse(text) as Record<string, string>)
-    .catch(() => ({}) as Record<string, string>);
+  const existing = await readJsonFile<Record<string, string>>(path, {});
   const all: Record<string, string> = {
     '/v2/': 'application/json',
     ...existing,
@@ -166,30 +167,52 @@ async function writeContentTypes(root: string, added: ReadonlyMap<string, string
 
 /**
  * Reads an image, index or artifact back from a static registry tree, by tag or digest.
- * @throws {TransportError} `ERR_TAG_NOT_FOUND` when the tree has no such manifest.
+ * A manifest read by digest is verified against it.
+ * @throws {TransportError} `ERR_TAG_NOT_FOUND` when the tree has no such manifest;
+ *   `DigestError` `ERR_DIGEST_INVALID` for a malformed digest, `ERR_DIGEST_MISMATCH` when
+ *   the file under a digest holds other bytes.
  */
 export async function readStatic(root: string, options: StaticOptions): Promise<ImageNode> {
   const name = checkName(options.name);
   const base = join(root, 'v2', ...name.split('/'));
   const reference = options.digest ?? checkRefName(options.tag ?? 'latest');
-  const bytes = await readFile(join(base, 'manifests', reference)).catch(() => undefined);
-  if (bytes === undefined) {
-    throw new TransportError('ERR_TAG_NOT_FOUND', `${root} has no manifest ${name}:${reference}`, {
+  const signal = options.signal === undefined ? {} : { signal: options.signal };
+  const source = (folder: 'blobs' | 'manifests') =>
+    blobFiles((descriptor) => digestPath(base, folder, descriptor.digest));
+  const notFound = (cause?: unknown) =>
+    new TransportError('ERR_TAG_NOT_FOUND', `${root} has no manifest ${name}:${reference}`, {
       path: root,
       reference,
+      ...(cause === undefined ? {} : { cause }),
+    });
+  let bytes: Uint8Array;
+  if (options.digest === undefined) {
+    const read = await readFile(join(base, 'manifests', reference), signal).catch(() => undefined);
+    options.signal?.throwIfAborted();
+    if (read === undefined) throw notFound();
+    bytes = new Uint8Array(read);
+  } else {
+    // As a layout read by digest: the media type comes from the bytes, which must hash to it.
+    const digest = parseDigest(options.digest).toString();
+    const descriptor = { mediaType: 'application/octet-stream', digest, size: -1 };
+    bytes = await readBlobBytes(source('manifests'), descriptor, {
+      ...signal,
+      limit: 4 * 1024 * 1024,
+    }).catch((error: unknown) => {
+      throw StevedoreError.is(error, 'ERR_BLOB_NOT_FOUND') ? notFound(error) : error;
     });
   }
-  const types = await readFile(join(root, STATIC_CONTENT_TYPES), 'utf8')
-    .then((text) => JSON.parse(text) as Record<string, string>)
-    .catch(() => ({}) as Record<string, string>);
-  const manifest = await parseManifest(new Uint8Array(bytes), types[`/v2/${name}/manifests/${reference}`]);
-  const source = (folder: 'blobs' | 'manifests') =>
-    blobFiles((descriptor) => join(base, folder, descriptor.digest));
+  const types = await readJsonFile<Record<string, string>>(
+    join(root, STATIC_CONTENT_TYPES),
+    {},
+    options.signal,
+  );
+  const manifest = await parseManifest(bytes, types[`/v2/${name}/manifests/${reference}`]);
   return loadImageNode(manifest, {
     blobs: source('blobs'),
     manifests: source('manifests'),
     ...(options.tag === undefined ? {} : { tag: options.tag }),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...signal,
   });
 }
 
@@ -200,12 +223,17 @@ export async function readStatic(root: string, options: StaticOptions): Promise<
  */
 export async function listStaticTags(root: string, name: string): Promise<string[]> {
   const path = join(root, 'v2', ...checkName(name).split('/'), 'tags', 'list');
-  const text = await readFile(path, 'utf8').catch(() => undefined);
-  if (text === undefined) {
+  const list = await readJsonFile<{ tags?: unknown } | null | undefined>(path, undefined);
+  if (list === undefined) {
     throw new TransportError('ERR_TAG_NOT_FOUND', `${root} has no repository ${name}`, {
       path: root,
       reference: name,
     });
   }
-  return ((JSON.parse(text) as { tags?: string[] }).tags ?? []).slice().sort();
+  return stringsOf(list?.tags).sort();
+}
+
+/** The strings of a JSON value that should be a list of them. */
+function stringsOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }

@@ -1,9 +1,17 @@
-// A tar file on disk read by name: one pass over its headers records where each file's
-// bytes are, then any file is read by byte range. No temporary directory, no copy.
+// A tar file on disk read by name: the archive is read once through (every byte: a tar
+// has no table of contents) to record where each file's bytes are, then any file is read
+// by byte range. No temporary directory, no copy.
 import { ArchiveError, type ArchiveErrorCode, detectCompression, readTar } from '@stevedore/archive';
 import { collectBytes } from '@stevedore/digest';
 import { readFileChunks } from '@stevedore/image/node';
 import { TransportError } from './errors.ts';
+
+/** Options for {@link TarFile.open}. */
+export interface TarFileOpenOptions {
+  /** Read only the file's first `length` bytes. */
+  readonly length?: number;
+  readonly signal?: AbortSignal;
+}
 
 /** The files of a tar archive, by normalized name (no `./`, no leading or trailing `/`). */
 export interface TarFile {
@@ -11,9 +19,9 @@ export interface TarFile {
   /** The size of a file in the archive, or undefined when there is none by that name. */
   size(name: string): number | undefined;
   /** A file's bytes (or its first `length` bytes) as a stream, or undefined. */
-  open(name: string, length?: number): AsyncIterable<Uint8Array> | undefined;
+  open(name: string, options?: TarFileOpenOptions): AsyncIterable<Uint8Array> | undefined;
   /** A small file read whole, or undefined. */
-  read(name: string): Promise<Uint8Array | undefined>;
+  read(name: string, options?: { readonly signal?: AbortSignal }): Promise<Uint8Array | undefined>;
 }
 
 /** A tar path as a plain relative name. */
@@ -25,13 +33,14 @@ export function normalizeName(name: string): string {
 }
 
 /**
- * Indexes an uncompressed tar file.
+ * Indexes an uncompressed tar file, reading it once through.
  * @throws {TransportError} `ERR_LAYOUT_INVALID` for a missing, unreadable or compressed file; archive errors
  *   (`ERR_TAR_TRUNCATED`, `ERR_TAR_INVALID`) naming the file for a broken one.
  */
 export async function indexTarFile(path: string, kind: string, signal?: AbortSignal): Promise<TarFile> {
   const options = signal === undefined ? {} : { signal };
   const head = await collectBytes(readFileChunks(path, { length: 4, ...options })).catch((error: unknown) => {
+    signal?.throwIfAborted();
     throw new TransportError(
       'ERR_LAYOUT_INVALID',
       `cannot read the ${kind} ${path}: ${systemReason(error)}`,
@@ -55,18 +64,22 @@ export async function indexTarFile(path: string, kind: string, signal?: AbortSig
   } catch (error) {
     throw inArchive(path, error);
   }
-  const open = (name: string, length?: number) => {
+  const open = (name: string, read: TarFileOpenOptions = {}) => {
     const file = files.get(normalizeName(name));
     if (file === undefined) return undefined;
-    return readFileChunks(path, { start: file.offset, length: Math.min(length ?? file.size, file.size) });
+    return readFileChunks(path, {
+      start: file.offset,
+      length: Math.min(read.length ?? file.size, file.size),
+      ...(read.signal === undefined ? {} : { signal: read.signal }),
+    });
   };
   return {
     path,
     size: (name) => files.get(normalizeName(name))?.size,
     open,
-    read: async (name) => {
-      const stream = open(name);
-      return stream === undefined ? undefined : collectBytes(stream);
+    read: async (name, options = {}) => {
+      const stream = open(name, options);
+      return stream === undefined ? undefined : collectBytes(stream, options.signal);
     },
   };
 }

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { manifestDigest } from '@stevedore/manifest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RegistryClient, type RegistryEvent } from './index.ts';
 
 const manifest = new TextEncoder().encode(
   '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}',
 );
-const manifestDigest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
+const ociManifestDigest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
 const blob = new TextEncoder().encode('layer bytes');
 const blobDigest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
 
@@ -37,7 +39,7 @@ function client(options: ConstructorParameters<typeof RegistryClient>[0] = {}) {
 function sendManifest(response: ServerResponse, bytes = manifest) {
   response.writeHead(200, {
     'content-type': 'application/vnd.oci.image.manifest.v1+json',
-    'docker-content-digest': manifestDigest,
+    'docker-content-digest': ociManifestDigest,
     'content-length': bytes.length,
   });
   response.end(bytes);
@@ -86,7 +88,7 @@ describe('RegistryClient', () => {
     expect(got).toEqual({
       bytes: manifest,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      digest: manifestDigest,
+      digest: ociManifestDigest,
     });
     const chunks: Uint8Array[] = [];
     for await (const chunk of await registryClient.getBlob(`${registry}/team/app`, {
@@ -118,7 +120,7 @@ describe('RegistryClient', () => {
       response.end();
     });
     const withCredentials = client({ credentials: async () => ({ username: 'me', password: 'pw' }) });
-    expect((await withCredentials.getManifest(`${registry}/app:v1`)).digest).toBe(manifestDigest);
+    expect((await withCredentials.getManifest(`${registry}/app:v1`)).digest).toBe(ociManifestDigest);
     await expect(client().getManifest(`${registry}/app:v1`)).rejects.toMatchObject({
       code: 'ERR_REGISTRY_RESPONSE',
       status: 401,
@@ -143,7 +145,7 @@ describe('RegistryClient', () => {
       sendManifest(response);
     });
     const stale = client({ credentials: async () => ({ username: 'old', password: 'wrong' }) });
-    expect((await stale.getManifest(`${registry}/library/app:v1`)).digest).toBe(manifestDigest);
+    expect((await stale.getManifest(`${registry}/library/app:v1`)).digest).toBe(ociManifestDigest);
   });
 
   it('follows blob redirects to another origin without the Authorization header', async () => {
@@ -210,7 +212,7 @@ describe('RegistryClient', () => {
     });
     const events: RegistryEvent[] = [];
     const retrying = client({ retryDelay: 5, onEvent: (event) => events.push(event) });
-    expect((await retrying.getManifest(`${registry}/app:v1`)).digest).toBe(manifestDigest);
+    expect((await retrying.getManifest(`${registry}/app:v1`)).digest).toBe(ociManifestDigest);
     expect(events.map((event) => [event.attempt, event.reason.slice(0, 3)])).toEqual([
       [1, 'GET'],
       [2, '503'],
@@ -272,7 +274,7 @@ describe('RegistryClient', () => {
     await pusher.putManifest(`${registry}/app:v1`, {
       bytes: manifest,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      digest: manifestDigest,
+      digest: ociManifestDigest,
     });
     expect(seen).toEqual([
       `HEAD /v2/app/blobs/${blobDigest}`,
@@ -316,7 +318,7 @@ describe('RegistryClient', () => {
     const entries = [
       {
         mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        digest: manifestDigest,
+        digest: ociManifestDigest,
         size: 10,
         artifactType: 'a/sig',
       },
@@ -506,5 +508,133 @@ describe('RegistryClient', () => {
     await pusher.putBlob(`${registry}/app`, descriptor, stream());
     expect(seen[1]).toBe('PATCH 65536 0-65535');
     expect(seen.at(-1)).toBe('PUT 0');
+  });
+
+  it('reads a signed schema 1 manifest by the digest of its payload, as registries name it', async () => {
+    const signed = new Uint8Array(
+      await readFile(new URL('../../manifest/test/fixtures/schema1-signed.json', import.meta.url)),
+    );
+    const digest = (await manifestDigest(signed)).toString();
+    const registry = await serve((_request, response) => {
+      response.writeHead(200, {
+        'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+        'docker-content-digest': digest,
+      });
+      response.end(signed);
+    });
+    const reader = client();
+    expect((await reader.getManifest(`${registry}/library/debian:6`)).digest).toBe(digest);
+    expect((await reader.getManifest(`${registry}/library/debian@${digest}`)).bytes).toEqual(signed);
+  });
+
+  it('asks for one token when concurrent requests need the same one, and looks credentials up once', async () => {
+    let tokens = 0;
+    let lookups = 0;
+    let registry = '';
+    registry = await serve((request, response, url) => {
+      if (url.pathname === '/token') {
+        tokens++;
+        // Slow enough that the other requests arrive while this one is pending.
+        setTimeout(() => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end('{"token":"T"}');
+        }, 50);
+        return;
+      }
+      if (request.headers.authorization !== 'Bearer T') {
+        response.writeHead(401, { 'www-authenticate': `Bearer realm="http://${registry}/token"` });
+        return response.end();
+      }
+      response.writeHead(404);
+      response.end();
+    });
+    const shared = client({
+      credentials: async () => {
+        lookups++;
+        return { username: 'u', password: 'p' };
+      },
+    });
+    const blobs = ['a', 'b', 'c', 'd'].map((letter) => ({
+      mediaType: 'x',
+      digest: `sha256:${letter.repeat(64)}`,
+      size: 1,
+    }));
+    expect(await Promise.all(blobs.map((blob) => shared.hasBlob(`${registry}/app`, blob)))).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
+    expect(tokens).toBe(1);
+    expect(lookups).toBe(1);
+  });
+
+  it('sends Basic credentials up front once a registry has asked for them', async () => {
+    let challenges = 0;
+    const registry = await serve((request, response) => {
+      if (request.headers.authorization === undefined) {
+        challenges++;
+        response.writeHead(401, { 'www-authenticate': 'Basic realm="r"' });
+        return response.end();
+      }
+      sendManifest(response);
+    });
+    const basic = client({ credentials: async () => ({ username: 'u', password: 'p' }) });
+    await basic.getManifest(`${registry}/a:v1`);
+    await basic.getManifest(`${registry}/b:v1`);
+    await basic.headManifest(`${registry}/a:v1`);
+    expect(challenges).toBe(1);
+  });
+
+  it('trades an identity token for an access token with the refresh-token grant', async () => {
+    const grants: string[] = [];
+    let registry = '';
+    registry = await serve((request, response, url) => {
+      if (url.pathname === '/token') {
+        let body = '';
+        request.on('data', (part: Buffer) => {
+          body += part.toString();
+        });
+        request.on('end', () => {
+          grants.push(`${request.method} ${body}`);
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end('{"access_token":"A","expires_in":300}');
+        });
+        return;
+      }
+      if (request.headers.authorization !== 'Bearer A') {
+        response.writeHead(401, {
+          'www-authenticate': `Bearer realm="http://${registry}/token",service="svc"`,
+        });
+        return response.end();
+      }
+      sendManifest(response);
+    });
+    const refreshing = client({ credentials: async () => ({ identityToken: 'R' }) });
+    expect((await refreshing.getManifest(`${registry}/app:v1`)).digest).toBe(ociManifestDigest);
+    const form = new URLSearchParams(grants[0]?.slice('POST '.length));
+    expect(grants[0]?.startsWith('POST ')).toBe(true);
+    expect(Object.fromEntries(form)).toEqual({
+      grant_type: 'refresh_token',
+      refresh_token: 'R',
+      client_id: 'stevedore',
+      scope: 'repository:app:pull',
+      service: 'svc',
+    });
+  });
+
+  it('asks for the manifest when a HEAD answer has no Docker-Content-Digest', async () => {
+    const registry = await serve((request, response) => {
+      if (request.method === 'HEAD') {
+        response.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
+        return response.end();
+      }
+      sendManifest(response);
+    });
+    expect(await client().headManifest(`${registry}/app:v1`)).toEqual({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: ociManifestDigest,
+      size: manifest.length,
+    });
   });
 });

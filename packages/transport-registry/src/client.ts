@@ -1,16 +1,25 @@
 // The distribution-spec client: HTTP through undici (a keep-alive pool per registry),
 // challenge-driven auth (Basic, and Bearer tokens from the registry's token service with
-// the scopes each request needs, cached until they expire), and the read operations:
-// manifests, blobs, tags.
+// the scopes each request needs, shared by concurrent requests and cached until they
+// expire), retries, and the operations: manifests, blobs, uploads, tags, catalog, referrers.
 import { Readable } from 'node:stream';
-import { computeDigest, verifyBytes, verifyStream } from '@stevedore/digest';
+import { rootCertificates } from 'node:tls';
+import { concatBytes, DigestError, verifyStream } from '@stevedore/digest';
+import { excerpt } from '@stevedore/errors';
 import type { ManifestBytes } from '@stevedore/image';
-import { type Descriptor, MediaTypes } from '@stevedore/manifest';
+import {
+  ACCEPTED_MANIFEST_MEDIA_TYPES,
+  type Descriptor,
+  MAX_MANIFEST_SIZE,
+  MediaTypes,
+  manifestDigest,
+  parseContentType,
+} from '@stevedore/manifest';
 import { Agent, type Dispatcher } from 'undici';
 import { type Challenge, mergeScopes, parseChallenges, type Scope } from './challenge.ts';
 import { type Credentials, findCredentials } from './credentials.ts';
 import { RegistryError } from './errors.ts';
-import { formatReference, parseReference, type Reference, registryApiHost } from './reference.ts';
+import { formatReference, type Reference, registryApiHost, toReference } from './reference.ts';
 
 /** Options for {@link RegistryClient}. */
 export interface RegistryClientOptions {
@@ -19,9 +28,9 @@ export interface RegistryClientOptions {
    * Answer `undefined` for anonymous access.
    */
   readonly credentials?: (registry: string, repository: string) => Promise<Credentials | undefined>;
-  /** Registries reached over plain HTTP besides `localhost` and 127.0.0.0/8 (as docker does). */
+  /** Registries reached over plain HTTP besides `localhost`, 127.0.0.0/8 and `[::1]`. */
   readonly insecure?: readonly string[];
-  /** Extra certificate authorities (PEM) for HTTPS. */
+  /** Certificate authorities (PEM) trusted for HTTPS besides Node's bundled roots. */
   readonly ca?: string | readonly string[];
   readonly userAgent?: string;
   /**
@@ -67,16 +76,10 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Every manifest media type Stevedore reads, for `Accept`. */
-const MANIFEST_ACCEPT = [
-  MediaTypes.OciManifest,
-  MediaTypes.OciIndex,
-  MediaTypes.DockerManifest,
-  MediaTypes.DockerManifestList,
-  MediaTypes.DockerSchema1SignedManifest,
-  MediaTypes.DockerSchema1Manifest,
-].join(', ');
-const MAX_MANIFEST = 4 * 1024 * 1024;
+/** Every manifest media type Stevedore reads, indexes first, for `Accept`. */
+const MANIFEST_ACCEPT = ACCEPTED_MANIFEST_MEDIA_TYPES.join(', ');
+/** The largest tags list, catalog page or token answer read. */
+const MAX_JSON = 16 * 1024 * 1024;
 const DEFAULT_CHUNK = 8 * 1024 * 1024;
 const MIN_CHUNK = 64 * 1024;
 
@@ -116,20 +119,30 @@ interface Answer {
 export class RegistryClient {
   readonly #agent: Agent;
   readonly #options: RegistryClientOptions;
-  /** Authorization headers by registry and scopes. */
-  readonly #tokens = new Map<string, { header: string; expires: number }>();
+  readonly #retries: number;
+  readonly #credentials: (registry: string, repository: string) => Promise<Credentials | undefined>;
+  /**
+   * Authorization headers: Bearer tokens by registry and scopes, Basic by registry; kept
+   * as promises so that concurrent requests wait for one token request.
+   */
+  readonly #authorizations = new Map<string, Promise<{ header: string; expires: number }>>();
+  /** Credentials by registry and repository, looked up once (a helper is a process). */
+  readonly #credentialsFound = new Map<string, Promise<Credentials | undefined>>();
   /** Registries that refused a whole blob with 413: uploads go in chunks there. */
   readonly #needsChunks = new Set<string>();
   /** Chunk sizes halved after a 413, per registry. */
   readonly #chunkSizes = new Map<string, number>();
-  /** The auth scheme each registry asked for last. */
-  readonly #challenges = new Map<string, Challenge>();
 
   constructor(options: RegistryClientOptions = {}) {
     this.#options = options;
+    this.#retries = options.retries ?? 4;
+    this.#credentials =
+      options.credentials ?? ((registry, repository) => findCredentials(registry, repository));
     for (const registry of options.chunked ?? []) this.#needsChunks.add(registry);
     const ca =
-      options.ca === undefined ? {} : { ca: typeof options.ca === 'string' ? options.ca : [...options.ca] };
+      options.ca === undefined
+        ? {}
+        : { ca: [...rootCertificates, ...(typeof options.ca === 'string' ? [options.ca] : options.ca)] };
     this.#agent = new Agent({ keepAliveTimeout: 30_000, connect: ca });
   }
 
@@ -165,12 +178,19 @@ export class RegistryClient {
       },
       options,
     );
-    const bytes = await readLimited(answer, MAX_MANIFEST, ref);
-    const mediaType = header(answer, 'content-type')?.split(';')[0]?.trim() ?? '';
-    const stated = header(answer, 'docker-content-digest');
-    const digest = ref.digest ?? stated ?? (await computeDigest(bytes)).toString();
-    await verifyBytes(bytes, { digest });
-    if (stated !== undefined && stated !== digest) await verifyBytes(bytes, { digest: stated });
+    const bytes = await readLimited(answer, MAX_MANIFEST_SIZE, ref);
+    const mediaType = parseContentType(header(answer, 'content-type') ?? '') ?? '';
+    // Hashed once, as registries do (a signed schema 1 manifest by its JWS payload).
+    const digest = (await manifestDigest(bytes)).toString();
+    for (const expected of [ref.digest, header(answer, 'docker-content-digest')]) {
+      if (expected !== undefined && expected !== digest) {
+        throw new DigestError(
+          'ERR_DIGEST_MISMATCH',
+          `the manifest ${formatReference(ref)} hashes to ${digest}; expected ${expected}`,
+          { expected, actual: digest },
+        );
+      }
+    }
     return { bytes, mediaType, digest };
   }
 
@@ -196,11 +216,16 @@ export class RegistryClient {
     await answer.body.dump();
     if (answer.status === 404) return undefined;
     const digest = header(answer, 'docker-content-digest') ?? ref.digest;
-    if (digest === undefined) return undefined;
+    const length = header(answer, 'content-length');
+    if (digest === undefined || length === undefined) {
+      // The header is optional (distribution-spec): ask for the manifest itself.
+      const got = await this.getManifest(ref, options);
+      return { mediaType: got.mediaType, digest: got.digest, size: got.bytes.byteLength };
+    }
     return {
-      mediaType: header(answer, 'content-type')?.split(';')[0]?.trim() ?? '',
+      mediaType: parseContentType(header(answer, 'content-type') ?? '') ?? '',
       digest,
-      size: Number(header(answer, 'content-length') ?? -1),
+      size: Number(length),
     };
   }
 
@@ -257,9 +282,9 @@ export class RegistryClient {
       } catch (error) {
         options.signal?.throwIfAborted();
         reason = (error as Error).message;
-        if (resumes >= (this.#options.retries ?? 4)) throw error;
+        if (resumes >= this.#retries) throw error;
       }
-      if (resumes >= (this.#options.retries ?? 4)) return; // short: the verifier says so
+      if (resumes >= this.#retries) return; // short: the verifier says so
       this.#options.onEvent?.({
         type: 'retry',
         method: 'GET',
@@ -282,18 +307,7 @@ export class RegistryClient {
     registry: string,
     options: RequestOptions & { pageSize?: number } = {},
   ): Promise<string[]> {
-    const ref: Reference = { registry, repository: '' };
-    const repositories: string[] = [];
-    let path: string | undefined = `_catalog?n=${options.pageSize ?? 1000}`;
-    while (path !== undefined) {
-      const answer = await this.#send(ref, { method: 'GET', path, registryWide: true }, options);
-      const page = JSON.parse(new TextDecoder().decode(await readLimited(answer, 16 * 1024 * 1024, ref))) as {
-        repositories?: string[] | null;
-      };
-      repositories.push(...(page.repositories ?? []));
-      path = nextPage(answer, '_catalog');
-    }
-    return repositories;
+    return this.#paginate({ registry, repository: '' }, '_catalog', 'repositories', options);
   }
 
   /**
@@ -340,13 +354,13 @@ export class RegistryClient {
         await fallback.body.dump();
         return [];
       }
-      index = JSON.parse(new TextDecoder().decode(await readLimited(fallback, MAX_MANIFEST, ref)));
+      index = await readJson(fallback, MAX_MANIFEST_SIZE, ref);
     } else {
       filtered = (header(answer, 'oci-filters-applied') ?? '')
         .split(',')
         .map((name) => name.trim())
         .includes('artifactType');
-      index = JSON.parse(new TextDecoder().decode(await readLimited(answer, MAX_MANIFEST, ref)));
+      index = await readJson(answer, MAX_MANIFEST_SIZE, ref);
     }
     const manifests = index?.manifests ?? [];
     return options.artifactType === undefined || filtered
@@ -359,18 +373,26 @@ export class RegistryClient {
     repository: string | Reference,
     options: RequestOptions & { pageSize?: number } = {},
   ): Promise<string[]> {
-    const ref = toReference(repository);
-    const tags: string[] = [];
-    let path: string | undefined = `tags/list?n=${options.pageSize ?? 1000}`;
+    return this.#paginate(toReference(repository), 'tags/list', 'tags', options);
+  }
+
+  // Pages of a list endpoint, `Link` headers followed (distribution-spec, "Listing Tags").
+  async #paginate(
+    ref: Reference,
+    endpoint: 'tags/list' | '_catalog',
+    key: 'tags' | 'repositories',
+    options: RequestOptions & { pageSize?: number },
+  ): Promise<string[]> {
+    const names: string[] = [];
+    let path: string | undefined = `${endpoint}?n=${options.pageSize ?? 1000}`;
     while (path !== undefined) {
-      const answer = await this.#send(ref, { method: 'GET', path }, options);
-      const page = JSON.parse(new TextDecoder().decode(await readLimited(answer, 16 * 1024 * 1024, ref))) as {
-        tags?: string[] | null;
-      };
-      tags.push(...(page.tags ?? []));
-      path = nextPage(answer, 'tags/list');
+      const registryWide = endpoint === '_catalog';
+      const answer = await this.#send(ref, { method: 'GET', path, registryWide }, options);
+      const page = await readJson<Record<string, string[] | null | undefined>>(answer, MAX_JSON, ref);
+      names.push(...(page[key] ?? []));
+      path = nextPage(answer, endpoint);
     }
-    return tags;
+    return names;
   }
 
   /** Whether the repository holds a blob (HEAD), so a push can skip it. */
@@ -641,7 +663,7 @@ export class RegistryClient {
         ? `${this.baseUrl(ref.registry)}/v2/`
         : `${this.baseUrl(ref.registry)}/v2/${ref.repository}/`;
     let url = /^https?:\/\//.test(call.path) ? call.path : `${base}${call.path}`;
-    let authorization = this.#cachedAuthorization(ref.registry, scopes);
+    let authorization = await this.#cachedAuthorization(ref.registry, scopes);
     const replayable = call.body === undefined || call.body instanceof Uint8Array;
     for (let attempt = 0; ; attempt++) {
       const answer = await this.#requestRetrying(
@@ -682,7 +704,7 @@ export class RegistryClient {
     options: RequestOptions,
     idempotent: boolean,
   ): Promise<Answer> {
-    const retries = idempotent ? (this.#options.retries ?? 4) : 0;
+    const retries = idempotent ? this.#retries : 0;
     for (let attempt = 1; ; attempt++) {
       let reason: string;
       let retryAfter: string | undefined;
@@ -711,9 +733,10 @@ export class RegistryClient {
     options: RequestOptions,
   ): Promise<Answer> {
     try {
+      const parsed = new URL(url);
       const response = await this.#agent.request({
-        origin: new URL(url).origin,
-        path: new URL(url).pathname + new URL(url).search,
+        origin: parsed.origin,
+        path: parsed.pathname + parsed.search,
         method,
         headers: { 'user-agent': this.#options.userAgent ?? 'stevedore', ...headers },
         ...(body === undefined
@@ -734,15 +757,17 @@ export class RegistryClient {
     }
   }
 
-  #cachedAuthorization(registry: string, scopes: readonly Scope[]): string | undefined {
-    const challenge = this.#challenges.get(registry);
-    if (challenge === undefined) return undefined;
-    const cached = this.#tokens.get(`${registry} ${mergeScopes(scopes).join(' ')}`);
-    return cached !== undefined && cached.expires > Date.now() ? cached.header : undefined;
+  // A Bearer token for these scopes, else the registry's Basic header, while valid.
+  async #cachedAuthorization(registry: string, scopes: readonly Scope[]): Promise<string | undefined> {
+    for (const key of [tokenKey(registry, scopes), basicKey(registry)]) {
+      const cached = await this.#authorizations.get(key)?.catch(() => undefined);
+      if (cached !== undefined && cached.expires > Date.now()) return cached.header;
+    }
+    return undefined;
   }
 
   // Answers a challenge: Basic with the credentials, or a Bearer token from the realm for
-  // the scopes. Credentials the token service refuses are dropped for an anonymous token.
+  // the scopes, one request shared by every caller that needs the same token.
   async #authorize(
     ref: Reference,
     scopes: readonly Scope[],
@@ -750,69 +775,134 @@ export class RegistryClient {
     options: RequestOptions,
     push: boolean,
   ): Promise<string | undefined> {
-    const credentials = await (
-      this.#options.credentials ?? ((registry, repository) => findCredentials(registry, repository))
-    )(ref.registry, ref.repository);
     const bearer = challenges.find((challenge) => challenge.scheme === 'bearer');
     const basic = challenges.find((challenge) => challenge.scheme === 'basic');
-    if (bearer === undefined) {
-      if (basic === undefined || credentials?.username === undefined) return undefined;
-      this.#challenges.set(ref.registry, basic);
-      const value = `Basic ${Buffer.from(`${credentials.username}:${credentials.password ?? ''}`).toString('base64')}`;
-      this.#tokens.set(`${ref.registry} ${mergeScopes(scopes).join(' ')}`, {
-        header: value,
-        expires: Number.POSITIVE_INFINITY,
-      });
-      return value;
+    if (bearer === undefined && basic === undefined) return undefined;
+    const key = bearer === undefined ? basicKey(ref.registry) : tokenKey(ref.registry, scopes);
+    let pending = this.#authorizations.get(key);
+    const current = await pending?.catch(() => undefined);
+    if (current === undefined || current.expires <= Date.now()) {
+      pending =
+        bearer === undefined
+          ? this.#basicAuthorization(ref)
+          : this.#bearerToken(ref, scopes, bearer, options, push);
+      this.#authorizations.set(key, pending);
+      pending.catch(() => this.#authorizations.delete(key));
     }
-    this.#challenges.set(ref.registry, bearer);
+    return (await pending)?.header;
+  }
+
+  async #basicAuthorization(ref: Reference): Promise<{ header: string; expires: number }> {
+    const credentials = await this.#credentialsFor(ref);
+    if (credentials?.username === undefined) throw unauthorized(ref);
+    return { header: basicHeader(credentials), expires: Number.POSITIVE_INFINITY };
+  }
+
+  // A token from the realm: with the credentials (or an identity token's refresh grant),
+  // and anonymously when the service refuses the credentials on a pull, as docker does.
+  async #bearerToken(
+    ref: Reference,
+    scopes: readonly Scope[],
+    bearer: Challenge,
+    options: RequestOptions,
+    push: boolean,
+  ): Promise<{ header: string; expires: number }> {
     const realm = bearer.params.realm;
-    if (realm === undefined) return undefined;
-    const url = new URL(realm);
-    if (bearer.params.service !== undefined) url.searchParams.set('service', bearer.params.service);
-    for (const scope of mergeScopes(scopes)) url.searchParams.append('scope', scope);
-    let answer = await this.#tokenRequest(url, credentials, options);
-    if ((answer.status === 401 || answer.status === 403) && credentials !== undefined && !push) {
-      await answer.body.dump();
-      answer = await this.#tokenRequest(url, undefined, options); // as docker does on a pull
-    }
-    if (answer.status !== 200) throw await responseError(answer, 'GET', url.toString(), ref);
-    const body = JSON.parse(new TextDecoder().decode(await readLimited(answer, 1024 * 1024, ref))) as {
-      token?: string;
-      access_token?: string;
-      expires_in?: number;
-    };
-    const token = body.token ?? body.access_token;
-    if (token === undefined) {
+    if (realm === undefined) {
       throw new RegistryError(
         'ERR_REGISTRY_UNREACHABLE',
-        `the token service ${url.origin} answered no token`,
+        `${ref.registry} asks for a token but names no realm`,
         {
           reference: formatReference(ref),
         },
       );
     }
-    const authorization = `Bearer ${token}`;
+    const credentials = await this.#credentialsFor(ref);
+    const grant = { realm, service: bearer.params.service, scopes: mergeScopes(scopes) };
+    let answer = await this.#tokenRequest(grant, credentials, options);
+    if ((answer.status === 401 || answer.status === 403) && credentials !== undefined && !push) {
+      await answer.body.dump();
+      answer = await this.#tokenRequest(grant, undefined, options);
+    }
+    if (answer.status !== 200) throw await responseError(answer, 'GET', realm, ref);
+    const body = await readJson<{ token?: string; access_token?: string; expires_in?: number }>(
+      answer,
+      MAX_JSON,
+      ref,
+    );
+    const token = body.token ?? body.access_token;
+    if (token === undefined) {
+      throw new RegistryError('ERR_REGISTRY_UNREACHABLE', `the token service ${realm} answered no token`, {
+        reference: formatReference(ref),
+      });
+    }
     // Refreshed a little before it expires (60 s by default, as the token spec says).
     const seconds = Math.max(60, body.expires_in ?? 60);
-    this.#tokens.set(`${ref.registry} ${mergeScopes(scopes).join(' ')}`, {
-      header: authorization,
-      expires: Date.now() + (seconds - 10) * 1000,
-    });
-    return authorization;
+    return { header: `Bearer ${token}`, expires: Date.now() + (seconds - 10) * 1000 };
   }
 
-  async #tokenRequest(
-    url: URL,
+  // GET with Basic credentials (or none); an identity token is a refresh-token grant
+  // (POST, the OAuth2 form of the token protocol). Retried like any idempotent request.
+  #tokenRequest(
+    grant: { realm: string; service: string | undefined; scopes: readonly string[] },
     credentials: Credentials | undefined,
     options: RequestOptions,
   ): Promise<Answer> {
-    const headers: Record<string, string> = {};
-    if (credentials?.username !== undefined) {
-      headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password ?? ''}`).toString('base64')}`;
+    const url = new URL(grant.realm);
+    if (credentials?.identityToken !== undefined) {
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: credentials.identityToken,
+        client_id: 'stevedore',
+        scope: grant.scopes.join(' '),
+        ...(grant.service === undefined ? {} : { service: grant.service }),
+      });
+      const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+      return this.#requestRetrying(
+        url.toString(),
+        'POST',
+        headers,
+        new TextEncoder().encode(form.toString()),
+        options,
+        true,
+      );
     }
-    return this.#request(url.toString(), 'GET', headers, undefined, options);
+    if (grant.service !== undefined) url.searchParams.set('service', grant.service);
+    for (const scope of grant.scopes) url.searchParams.append('scope', scope);
+    const headers: Record<string, string> =
+      credentials?.username === undefined ? {} : { authorization: basicHeader(credentials) };
+    return this.#requestRetrying(url.toString(), 'GET', headers, undefined, options, true);
   }
+
+  #credentialsFor(ref: Reference): Promise<Credentials | undefined> {
+    const key = `${ref.registry}/${ref.repository}`;
+    let found = this.#credentialsFound.get(key);
+    if (found === undefined) {
+      found = this.#credentials(ref.registry, ref.repository);
+      this.#credentialsFound.set(key, found);
+    }
+    return found;
+  }
+}
+
+function tokenKey(registry: string, scopes: readonly Scope[]): string {
+  return `${registry} ${mergeScopes(scopes).join(' ')}`;
+}
+
+function basicKey(registry: string): string {
+  return `${registry} basic`;
+}
+
+function basicHeader(credentials: Credentials): string {
+  return `Basic ${Buffer.from(`${credentials.username ?? ''}:${credentials.password ?? ''}`).toString('base64')}`;
+}
+
+function unauthorized(ref: Reference): RegistryError {
+  return new RegistryError(
+    'ERR_REGISTRY_RESPONSE',
+    `${ref.registry} asks for a login and no credentials are stored for it (log in with credentials for this registry)`,
+    { reference: formatReference(ref), status: 401, registryCode: 'UNAUTHORIZED' },
+  );
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -887,10 +977,6 @@ function nextPage(answer: Answer, endpoint: 'tags/list' | '_catalog'): string | 
   return at === -1 ? undefined : next.slice(at);
 }
 
-function toReference(value: string | Reference): Reference {
-  return typeof value === 'string' ? parseReference(value) : value;
-}
-
 function header(answer: Answer, name: string): string | undefined {
   const value = answer.headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -925,7 +1011,11 @@ async function readLimited(answer: Answer, limit: number, ref: Reference): Promi
     }
     parts.push(chunk);
   }
-  return new Uint8Array(Buffer.concat(parts));
+  return concatBytes(parts);
+}
+
+async function readJson<T>(answer: Answer, limit: number, ref: Reference): Promise<T> {
+  return JSON.parse(new TextDecoder().decode(await readLimited(answer, limit, ref))) as T;
 }
 
 async function responseError(
@@ -936,14 +1026,18 @@ async function responseError(
 ): Promise<RegistryError> {
   let registryCode: string | undefined;
   let detail = '';
+  let text = '';
   try {
-    const text = method === 'HEAD' ? '' : new TextDecoder().decode(await readLimited(answer, 64 * 1024, ref));
+    text = method === 'HEAD' ? '' : new TextDecoder().decode(await readLimited(answer, 64 * 1024, ref));
     const parsed = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
     registryCode = parsed.errors?.[0]?.code;
     detail = parsed.errors?.map((error) => `${error.code}: ${error.message}`).join('; ') ?? '';
   } catch {
+    // Not the spec's error body (a proxy's HTML page, say): what it said, cut short.
+    detail = text.trim() === '' ? '' : excerpt(text.trim(), 200);
     await answer.body.dump().catch(() => {});
   }
+  if (detail.length > 300) detail = excerpt(detail, 300);
   const hint = answer.status === 401 ? ' (log in with credentials for this registry)' : '';
   return new RegistryError(
     'ERR_REGISTRY_RESPONSE',

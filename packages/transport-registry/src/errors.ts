@@ -24,7 +24,7 @@ export interface RegistryErrorDetails {
   readonly cause?: unknown;
 }
 
-/** A failure of the registry client: a bad reference (and, next, the registry's own errors). */
+/** A failure of the registry client: a bad reference and the registry's own errors. */
 export class RegistryError extends StevedoreError<RegistryErrorCode> {
   readonly reference: string | undefined;
   readonly part: ReferencePart | undefined;
@@ -32,7 +32,7 @@ export class RegistryError extends StevedoreError<RegistryErrorCode> {
   readonly registryCode: string | undefined;
 
   constructor(code: RegistryErrorCode, message: string, details: RegistryErrorDetails = {}) {
-    super(code, message, 'cause' in details ? { cause: details.cause } : {});
+    super(code, message, details);
     this.reference = details.reference;
     this.part = details.part;
     this.status = details.status;

@@ -155,3 +155,13 @@ export function formatReference(reference: Reference, options: FormatReferenceOp
 export function registryApiHost(registry: string): string {
   return registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : registry;
 }
+
+/** A reference given as text or parsed. @internal */
+export function toReference(value: string | Reference): Reference {
+  return typeof value === 'string' ? parseReference(value) : value;
+}
+
+/** The repository a reference names, without its tag or digest. @internal */
+export function repositoryOf(reference: Reference): Reference {
+  return { registry: reference.registry, repository: reference.repository };
+}

@@ -12,7 +12,7 @@ import {
 } from '@stevedore/image';
 import { parseManifest } from '@stevedore/manifest';
 import type { RegistryClient, RequestOptions } from './client.ts';
-import { parseReference, type Reference } from './reference.ts';
+import { type Reference, repositoryOf, toReference } from './reference.ts';
 
 /**
  * Reads what a reference names from a registry: its manifest (by tag or digest), the
@@ -24,9 +24,9 @@ export async function readRegistry(
   client: RegistryClient,
   options: RequestOptions = {},
 ): Promise<ImageNode> {
-  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  const ref = toReference(reference);
   const top = await client.getManifest(ref, options);
-  const { tag: _tag, digest: _digest, ...repository } = ref;
+  const repository = repositoryOf(ref);
   const blobs: BlobSource = {
     // Readers verify what they read (readBlob, destinations): not hashed twice here.
     openBlob: (descriptor, open = {}) => client.getBlob(repository, descriptor, { ...open, verify: false }),
@@ -54,8 +54,8 @@ export function openRegistryDestination(
   reference: string | Reference,
   client: RegistryClient,
 ): ImageDestination {
-  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
-  const { tag: _tag, digest: _digest, ...repository } = ref;
+  const ref = toReference(reference);
+  const repository = repositoryOf(ref);
   return {
     hasBlob: (descriptor, options = {}) => client.hasBlob(repository, descriptor, options),
     putBlob: (descriptor, content, options = {}) => client.putBlob(repository, descriptor, content, options),
@@ -85,7 +85,7 @@ export async function writeRegistry(
   client: RegistryClient,
   options: TransferOptions = {},
 ): Promise<void> {
-  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  const ref = toReference(reference);
   // By digest alone: no tag at all (not even the node's own); no tag nor digest: `latest`.
   const { tag: own, ...untagged } = node;
   const tag = ref.tag ?? (ref.digest === undefined ? (own ?? 'latest') : undefined);
