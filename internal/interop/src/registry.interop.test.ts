@@ -7,8 +7,15 @@ import { join } from 'node:path';
 import { buildImage } from '@stevedore/build';
 import { copy, deleteImage, inspect, listTags } from '@stevedore/copy';
 import { collectBytes, computeDigest } from '@stevedore/digest';
-import { assembleIndex, type BlobProgress } from '@stevedore/image';
-import { writeOciLayout } from '@stevedore/transport-oci';
+import {
+  assembleImage,
+  assembleIndex,
+  type BlobProgress,
+  type ImageNode,
+  imageLayers,
+} from '@stevedore/image';
+import { manifestDescriptor } from '@stevedore/manifest';
+import { listOciLayoutReferrers, listOciLayoutTags, writeOciLayout } from '@stevedore/transport-oci';
 import { findCredentials, RegistryClient, type RegistryEvent } from '@stevedore/transport-registry';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startFaultProxy } from './fault-proxy.ts';
@@ -213,6 +220,82 @@ it('lists the catalog, and referrers through the tag schema that distribution 2.
     }),
   ).toEqual([]);
   expect(await client.listRepositories(host, { pageSize: 1 })).toContain('refs/app');
+});
+
+it('copies referrers along: layout to registry (keeping the tag schema), between repositories, and back', async (context) => {
+  if (!(await needPeers(context, 'skopeo', 'docker-registry'))) return;
+  const { host } = await registry();
+  const amd = await buildImage([[file('app', 'amd64 app')]], {}, { platform: 'linux/amd64' });
+  const arm = await buildImage([[file('app', 'arm64 app')]], {}, { platform: 'linux/arm64' });
+  const index = await assembleIndex([amd, arm]);
+  const referrerOf = async (subject: ImageNode, kind: string) => {
+    const made = await buildImage([[file(kind, `${kind} of ${subject.manifest.digest}`)]], {}, {});
+    return assembleImage(made.config, imageLayers(made), {
+      subject: manifestDescriptor(subject.manifest),
+      annotations: { 'org.example.kind': kind },
+    });
+  };
+  const sbom = await referrerOf(index, 'sbom');
+  const signature = await referrerOf(amd, 'signature');
+  const sbomSignature = await referrerOf(sbom, 'signature');
+  const layout = join(scratch, 'referrers-layout');
+  await copy(index, `oci:${layout}:v1`, { all: true });
+  for (const referrer of [sbom, signature, sbomSignature]) await copy(referrer, `oci:${layout}`);
+  const expected = [sbom, signature, sbomSignature].map((node) => node.manifest.digest.toString()).sort();
+
+  const pushed = await copy(`oci:${layout}:v1`, `docker://${host}/signed/app:v1`, {
+    all: true,
+    referrers: true,
+    registry: client,
+  });
+  expect([...(pushed.referrers ?? [])].sort()).toEqual(expected);
+  // distribution 2.8 has no referrers API: the pushes kept the sha256-<hex> tags.
+  const tags = await listTags(`docker://${host}/signed/app`, { registry: client });
+  expect(tags).toContain(`sha256-${index.manifest.digest.encoded}`);
+  expect(tags).toContain(`sha256-${amd.manifest.digest.encoded}`);
+  const listed = await client.listReferrers(`${host}/signed/app`, index.manifest.digest.toString());
+  expect(listed).toEqual([
+    {
+      mediaType: sbom.manifest.mediaType,
+      digest: sbom.manifest.digest.toString(),
+      size: sbom.manifest.size,
+      artifactType: sbom.manifest.json.config.mediaType,
+      annotations: { 'org.example.kind': 'sbom' },
+    },
+  ]);
+  // skopeo reads a referrer by digest: it is an ordinary manifest there.
+  const raw = await runPeer('skopeo', [
+    'inspect',
+    '--tls-verify=false',
+    '--raw',
+    `docker://${host}/signed/app@${signature.manifest.digest}`,
+  ]);
+  expect(new TextEncoder().encode(raw)).toEqual(signature.manifest.raw);
+
+  const mirrored = await copy(`docker://${host}/signed/app:v1`, `docker://${host}/mirror/app:v1`, {
+    all: true,
+    referrers: true,
+    registry: client,
+  });
+  expect([...(mirrored.referrers ?? [])].sort()).toEqual(expected);
+  expect(
+    (await client.listReferrers(`${host}/mirror/app`, sbom.manifest.digest.toString())).map(
+      (entry) => entry.digest,
+    ),
+  ).toEqual([sbomSignature.manifest.digest.toString()]);
+
+  const back = join(scratch, 'referrers-back');
+  const pulled = await copy(`docker://${host}/mirror/app:v1`, `oci:${back}:v1`, {
+    all: true,
+    referrers: true,
+    registry: client,
+  });
+  expect([...(pulled.referrers ?? [])].sort()).toEqual(expected);
+  expect(
+    (await listOciLayoutReferrers(back, amd.manifest.digest.toString())).map((entry) => entry.digest),
+  ).toEqual([signature.manifest.digest.toString()]);
+  // The referrers tags are not copied as images of their own.
+  expect(await listOciLayoutTags(back)).toEqual(['v1']);
 });
 
 it('pushes in chunks (PATCH with Content-Range) that distribution accepts', async (context) => {

@@ -26,8 +26,10 @@ import {
   writeOciLayout,
   writeStatic,
 } from '@stevedore/transport-oci';
-import { RegistryClient, readRegistry, writeRegistry } from '@stevedore/transport-registry';
+import { readRegistry, writeRegistry } from '@stevedore/transport-registry';
 import { type Endpoint, toEndpoint } from './endpoint.ts';
+import { copyReferrers, referrersEndpoints } from './referrers.ts';
+import { type RegistryOption, registryClientOf } from './registry-option.ts';
 
 /** What a copy reads: an endpoint (string or object), or an image already in memory. */
 export type CopySource = string | Endpoint | ImageNode;
@@ -49,21 +51,13 @@ export interface PlatformSelection {
  * default 4), `onProgress` per blob, and `signal` to abort (nothing half-written is left
  * under a digest).
  */
-export interface CopyOptions extends PlatformSelection, TransferOptions, RegistryOption {}
-
-/** The client for `docker://` endpoints. */
-export interface RegistryOption {
-  /** By default one client shared by every call (stored credentials, keep-alive pools). */
-  readonly registry?: RegistryClient;
-}
-
-let sharedClient: RegistryClient | undefined;
-
-/** The registry client of `docker://` endpoints when the caller gives none. */
-export function registryClientOf(options: RegistryOption): RegistryClient {
-  if (options.registry !== undefined) return options.registry;
-  sharedClient ??= new RegistryClient();
-  return sharedClient;
+export interface CopyOptions extends PlatformSelection, TransferOptions, RegistryOption {
+  /**
+   * Bring the referrers along (signatures, SBOMs, attestations: manifests whose `subject`
+   * is a manifest copied), and theirs, each by digest. Between `docker://` and `oci:`
+   * endpoints only.
+   */
+  readonly referrers?: boolean;
 }
 
 /** Options for {@link readSource}. */
@@ -77,6 +71,8 @@ export interface ReadSourceOptions extends RegistryOption {
 export interface CopyResult {
   /** The digest of the manifest written at the destination. */
   readonly digest: string;
+  /** With `referrers: true`, the digests of the referrers copied. */
+  readonly referrers?: readonly string[];
 }
 
 /**
@@ -98,14 +94,26 @@ export async function copy(
   destination: CopyDestination,
   options: CopyOptions = {},
 ): Promise<CopyResult> {
-  const { all: _all, platforms: _platforms, platform: _platform, ...transfer } = options;
+  const { all: _all, platforms: _platforms, platform: _platform, referrers, ...transfer } = options;
   const to = toEndpoint(destination);
+  const along = referrers === true ? referrersEndpoints(endpointOf(source), to) : undefined;
   // A docker-archive holds no manifest to preserve: describe its image in the format the
   // destination expects (skopeo finds only OCI manifests by tag in an OCI layout).
   const format = to.transport === 'oci' || to.transport === 'oci-archive' ? 'oci' : 'docker';
   const node = await selectPlatforms(await readSource(source, { ...transfer, format }), options);
   await writeEndpoint(to, node, transfer);
-  return { digest: node.manifest.digest.toString() };
+  const digest = node.manifest.digest.toString();
+  if (along === undefined) return { digest };
+  return { digest, referrers: await copyReferrers(along.from, along.to, node, transfer) };
+}
+
+function isImageNode(source: CopySource): source is ImageNode {
+  return typeof source === 'object' && source !== null && 'kind' in source;
+}
+
+// The endpoint of a source, or none for an image in memory.
+function endpointOf(source: CopySource): Endpoint | undefined {
+  return isImageNode(source) ? undefined : toEndpoint(source);
 }
 
 /**
@@ -114,7 +122,7 @@ export async function copy(
  * @throws {CopyError} `ERR_ENDPOINT_INVALID`; the transport's errors.
  */
 export async function readSource(source: CopySource, options: ReadSourceOptions = {}): Promise<ImageNode> {
-  if (typeof source === 'object' && source !== null && 'kind' in source) return source;
+  if (isImageNode(source)) return source;
   const endpoint = toEndpoint(source);
   const signal = options.signal === undefined ? {} : { signal: options.signal };
   switch (endpoint.transport) {

@@ -1,8 +1,8 @@
 import { deleteFromOciLayout } from '@stevedore/transport-oci';
 import { parseReference } from '@stevedore/transport-registry';
-import { type RegistryOption, registryClientOf } from './copy.ts';
 import { type Endpoint, formatEndpoint, toEndpoint } from './endpoint.ts';
 import { CopyError } from './errors.ts';
+import { type RegistryOption, registryClientOf } from './registry-option.ts';
 
 /**
  * Deletes an image from an `oci:` layout's `index.json` (`oci:PATH:TAG` removes the tag;

@@ -1,9 +1,12 @@
 import { StevedoreError } from '@stevedore/errors';
 
 /** The error codes of `@stevedore/copy`. */
-export type CopyErrorCode = 'ERR_ENDPOINT_INVALID';
+export type CopyErrorCode =
+  | 'ERR_ENDPOINT_INVALID'
+  /** `referrers: true` between endpoints that hold no referrers. */
+  | 'ERR_REFERRERS_UNSUPPORTED';
 
-/** An endpoint that names no transport Stevedore knows, or names one wrongly. */
+/** An endpoint that names no transport Stevedore knows, or names one wrongly; a copy its endpoints cannot do. */
 export class CopyError extends StevedoreError<CopyErrorCode> {
   /** The endpoint as given. */
   readonly endpoint: string | undefined;

@@ -1,12 +1,7 @@
 import type { ImageNode } from '@stevedore/image';
 import type { ImageConfig, Manifest, Platform } from '@stevedore/manifest';
-import {
-  type CopySource,
-  type PlatformSelection,
-  type RegistryOption,
-  readSource,
-  selectPlatforms,
-} from './copy.ts';
+import { type CopySource, type PlatformSelection, readSource, selectPlatforms } from './copy.ts';
+import type { RegistryOption } from './registry-option.ts';
 
 /** What {@link inspect} tells about an image or index. */
 export interface Inspection {

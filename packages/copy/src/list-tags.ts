@@ -4,9 +4,9 @@ import {
   listOciLayoutTags,
   listStaticTags,
 } from '@stevedore/transport-oci';
-import { type RegistryOption, registryClientOf } from './copy.ts';
 import { type Endpoint, toEndpoint } from './endpoint.ts';
 import { CopyError } from './errors.ts';
+import { type RegistryOption, registryClientOf } from './registry-option.ts';
 
 /**
  * The tags an endpoint's store holds: a layout's or archive's `index.json` names, a

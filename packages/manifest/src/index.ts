@@ -49,4 +49,5 @@ export {
   parsePlatform,
   platformMatches,
 } from './platform.ts';
+export { manifestSubject, referrerDescriptor, referrersTag, withReferrer } from './referrers.ts';
 export { selectManifest } from './select-manifest.ts';

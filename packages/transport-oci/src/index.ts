@@ -27,6 +27,7 @@ export {
 } from './oci-layout-destination.ts';
 export {
   deleteFromOciLayout,
+  listOciLayoutReferrers,
   listOciLayoutTags,
   type ReadOciLayoutOptions,
   readOciLayout,

@@ -6,7 +6,14 @@ import {
   type TransferOptions,
   writeImageNode,
 } from '@stevedore/image';
-import { type Descriptor, parseManifest, serializeManifest } from '@stevedore/manifest';
+import {
+  type Descriptor,
+  MAX_MANIFEST_SIZE,
+  manifestSubject,
+  parseManifest,
+  referrerDescriptor,
+  serializeManifest,
+} from '@stevedore/manifest';
 import { writeFileAtomic } from './blob-files.ts';
 import { TransportError } from './errors.ts';
 import { directoryLayoutFiles, type LayoutFiles, REF_NAME_ANNOTATION, readIndexOf } from './oci-layout.ts';
@@ -73,7 +80,7 @@ export async function readLayoutNode(files: LayoutFiles, options: ReadOciLayoutO
   const tags = tagsOf(index);
   const descriptor = selectEntry(files.name, index.manifests, tags, options);
   const signal = options.signal === undefined ? {} : { signal: options.signal };
-  const bytes = await readBlobBytes(blobs, descriptor, { ...signal, limit: 4 * 1024 * 1024 });
+  const bytes = await readBlobBytes(blobs, descriptor, { ...signal, limit: MAX_MANIFEST_SIZE });
   const manifest = await parseManifest(bytes, descriptor.mediaType);
   const tag = options.tag ?? descriptor.annotations?.[REF_NAME_ANNOTATION];
   return loadImageNode(manifest, { blobs, ...signal, ...(tag === undefined ? {} : { tag }) });
@@ -109,6 +116,34 @@ function selectEntry(
     `${path} has ${matching.length} images${reference === undefined ? '' : ` for ${reference}`}; name one by tag or digest (tags: ${tags.join(', ') || 'none'})`,
     { path, available: tags, ...(reference === undefined ? {} : { reference }) },
   );
+}
+
+/**
+ * The manifests of a layout that refer to `digest` through their `subject` (signatures,
+ * SBOMs), as a referrers index lists them: every manifest `index.json` lists is read
+ * to find them (the image layout has no referrers index of its own). With
+ * `artifactType`, only those of that type.
+ * @throws {TransportError} `ERR_LAYOUT_INVALID`; the digest errors of a manifest whose
+ *   bytes are not what `index.json` says.
+ */
+export async function listOciLayoutReferrers(
+  path: string,
+  digest: string,
+  options: { readonly artifactType?: string; readonly signal?: AbortSignal } = {},
+): Promise<Descriptor[]> {
+  const files = directoryLayoutFiles(path);
+  const signal = options.signal === undefined ? {} : { signal: options.signal };
+  const found: Descriptor[] = [];
+  for (const entry of (await readIndexOf(files)).manifests) {
+    if (found.some((referrer) => referrer.digest === entry.digest)) continue;
+    const bytes = await readBlobBytes(files.blobs, entry, { ...signal, limit: MAX_MANIFEST_SIZE });
+    const manifest = await parseManifest(bytes, entry.mediaType);
+    if (manifestSubject(manifest)?.digest !== digest) continue;
+    const referrer = referrerDescriptor(manifest);
+    if (options.artifactType === undefined || referrer.artifactType === options.artifactType)
+      found.push(referrer);
+  }
+  return found;
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   type TransferOptions,
   writeImageNode,
 } from '@stevedore/image';
-import { type Descriptor, parseManifest } from '@stevedore/manifest';
+import { type Descriptor, MAX_MANIFEST_SIZE, parseManifest } from '@stevedore/manifest';
 import { blobFileStore, blobFiles, writeFileAtomic } from './blob-files.ts';
 import { TransportError } from './errors.ts';
 import { checkRefName } from './oci-layout.ts';
@@ -197,7 +197,7 @@ export async function readStatic(root: string, options: StaticOptions): Promise<
     const descriptor = { mediaType: 'application/octet-stream', digest, size: -1 };
     bytes = await readBlobBytes(source('manifests'), descriptor, {
       ...signal,
-      limit: 4 * 1024 * 1024,
+      limit: MAX_MANIFEST_SIZE,
     }).catch((error: unknown) => {
       throw StevedoreError.is(error, 'ERR_BLOB_NOT_FOUND') ? notFound(error) : error;
     });

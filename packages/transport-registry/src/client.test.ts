@@ -367,6 +367,134 @@ describe('RegistryClient', () => {
     expect(await lister.listReferrers(`${registry}/app`, `sha256:${'c'.repeat(64)}`)).toEqual([]);
   });
 
+  it('keeps the referrers tag of a subject up to date where a registry lacks the referrers API', async () => {
+    const subject = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: ociManifestDigest,
+      size: 76,
+    };
+    const referrer = (artifactType: string) => {
+      const bytes = new TextEncoder().encode(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          artifactType,
+          config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: blobDigest, size: blob.length },
+          layers: [],
+          subject,
+        }),
+      );
+      return { bytes, mediaType: 'application/vnd.oci.image.manifest.v1+json' };
+    };
+    const stored = new Map<string, { bytes: Buffer; type: string }>();
+    let referrersApi = false;
+    const registry = await serve((request, response, url) => {
+      const name = url.pathname.replace('/v2/app/manifests/', '');
+      if (request.method === 'PUT') {
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () => {
+          stored.set(name, { bytes: Buffer.concat(chunks), type: String(request.headers['content-type']) });
+          response.writeHead(201, referrersApi ? { 'oci-subject': subject.digest } : {});
+          response.end();
+        });
+        return;
+      }
+      const found = stored.get(name);
+      if (found === undefined) {
+        response.writeHead(404, { 'content-type': 'application/json' });
+        return response.end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}');
+      }
+      response.writeHead(200, { 'content-type': found.type });
+      response.end(found.bytes);
+    });
+    const pusher = client();
+    const tag = `sha256-${ociManifestDigest.slice(7)}`;
+    const signature = referrer('a/sig');
+    const sbom = referrer('a/sbom');
+    const digestOf = async (bytes: Uint8Array) => (await manifestDigest(bytes)).toString();
+    // Two referrers pushed at once: both end up listed (one update at a time).
+    await Promise.all(
+      [signature, sbom].map(async (manifest) =>
+        pusher.putManifest(`${registry}/app@${await digestOf(manifest.bytes)}`, {
+          ...manifest,
+          digest: await digestOf(manifest.bytes),
+        }),
+      ),
+    );
+    const listed = await pusher.listReferrers(`${registry}/app`, ociManifestDigest);
+    expect(listed.map((entry) => entry.artifactType).sort()).toEqual(['a/sbom', 'a/sig']);
+    expect(listed.find((entry) => entry.artifactType === 'a/sig')).toEqual({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: await digestOf(signature.bytes),
+      size: signature.bytes.length,
+      artifactType: 'a/sig',
+    });
+    expect(stored.get(tag)?.type).toBe('application/vnd.oci.image.index.v1+json');
+    // Pushed again: already listed, the tag is not rewritten.
+    const before = stored.get(tag);
+    await pusher.putManifest(`${registry}/app@${await digestOf(signature.bytes)}`, {
+      ...signature,
+      digest: await digestOf(signature.bytes),
+    });
+    expect(stored.get(tag)).toBe(before);
+    // A registry that answers OCI-Subject indexes referrers itself: no tag is written.
+    referrersApi = true;
+    stored.delete(tag);
+    const other = referrer('a/other');
+    await pusher.putManifest(`${registry}/app@${await digestOf(other.bytes)}`, {
+      ...other,
+      digest: await digestOf(other.bytes),
+    });
+    expect(stored.has(tag)).toBe(false);
+  });
+
+  it('keeps at most `concurrencyPerHost` requests to one host waiting for an answer', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const registry = await serve((_request, response) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        sendManifest(response);
+      }, 20);
+    });
+    const limited = client({ concurrencyPerHost: 2 });
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => limited.getManifest(`${registry}/app:v1`)),
+    );
+    expect(answers.map((answer) => answer.digest)).toEqual(Array(6).fill(ociManifestDigest));
+    expect(most).toBe(2);
+  });
+
+  it('gives a failing host at most `retryBudget` retries in a row, refilled once it answers well', async () => {
+    let healthy = false;
+    const registry = await serve((_request, response) => {
+      if (healthy) return sendManifest(response);
+      response.writeHead(503);
+      response.end();
+    });
+    const events: RegistryEvent[] = [];
+    const budgeted = client({
+      retries: 2,
+      retryBudget: 3,
+      retryDelay: 1,
+      onEvent: (event) => events.push(event),
+    });
+    await expect(budgeted.getManifest(`${registry}/app:v1`)).rejects.toMatchObject({ status: 503 });
+    expect(events).toHaveLength(2);
+    await expect(budgeted.getManifest(`${registry}/app:v1`)).rejects.toMatchObject({ status: 503 });
+    expect(events).toHaveLength(3); // one retry left of the budget
+    await expect(budgeted.getManifest(`${registry}/app:v1`)).rejects.toMatchObject({ status: 503 });
+    expect(events).toHaveLength(3); // none left: failures are final
+    healthy = true;
+    expect((await budgeted.getManifest(`${registry}/app:v1`)).digest).toBe(ociManifestDigest);
+    healthy = false;
+    await expect(budgeted.getManifest(`${registry}/app:v1`)).rejects.toMatchObject({ status: 503 });
+    expect(events).toHaveLength(5); // refilled: the full `retries` again
+  });
+
   it('lists a registry catalog page after page with the registry:catalog:* scope', async () => {
     const scopes: string[] = [];
     let registry = '';

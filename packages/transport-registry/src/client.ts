@@ -4,6 +4,7 @@
 // expire), retries, and the operations: manifests, blobs, uploads, tags, catalog, referrers.
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
+import { isDeepStrictEqual } from 'node:util';
 import { concatBytes, DigestError, verifyStream } from '@stevedore/digest';
 import { excerpt } from '@stevedore/errors';
 import type { ManifestBytes } from '@stevedore/image';
@@ -11,15 +12,23 @@ import {
   ACCEPTED_MANIFEST_MEDIA_TYPES,
   type Descriptor,
   MAX_MANIFEST_SIZE,
+  type Manifest,
   MediaTypes,
   manifestDigest,
+  manifestSubject,
   parseContentType,
+  parseManifest,
+  referrerDescriptor,
+  referrersTag,
+  serializeManifest,
+  withReferrer,
 } from '@stevedore/manifest';
 import { Agent, type Dispatcher } from 'undici';
 import { type Challenge, mergeScopes, parseChallenges, type Scope } from './challenge.ts';
 import { type Credentials, findCredentials } from './credentials.ts';
 import { RegistryError } from './errors.ts';
-import { formatReference, type Reference, registryApiHost, toReference } from './reference.ts';
+import { KeyedLimit } from './host-limit.ts';
+import { formatReference, type Reference, registryApiHost, repositoryOf, toReference } from './reference.ts';
 
 /** Options for {@link RegistryClient}. */
 export interface RegistryClientOptions {
@@ -40,6 +49,18 @@ export interface RegistryClientOptions {
    */
   readonly retries?: number;
   readonly retryDelay?: number;
+  /**
+   * Retries one host gets in a row (default 20): once a host has had that many retries
+   * since it last answered well, its failures are final until it answers well again, so a
+   * registry that is down is not hammered by every request waiting for it.
+   */
+  readonly retryBudget?: number;
+  /**
+   * Requests to one host waiting for their answer at once (default 8); the others wait in
+   * turn. A request holds its place until the answer's headers arrive (an upload, until
+   * its body has been sent), not while its body is read.
+   */
+  readonly concurrencyPerHost?: number;
   /**
    * Blobs up to this size go in one PUT, bigger ones in one streamed PATCH; after a 413,
    * the size of each chunk (default 8 MiB, halved on further 413s, one chunk in memory
@@ -132,10 +153,17 @@ export class RegistryClient {
   readonly #needsChunks = new Set<string>();
   /** Chunk sizes halved after a 413, per registry. */
   readonly #chunkSizes = new Map<string, number>();
+  /** Places for requests waiting for an answer, per host. */
+  readonly #hostLimit: KeyedLimit;
+  /** Retries each host has had since it last answered well. */
+  readonly #retriesInARow = new Map<string, number>();
+  /** Updates of a referrers tag in flight, by tag: one at a time. */
+  readonly #referrersTagUpdates = new Map<string, Promise<void>>();
 
   constructor(options: RegistryClientOptions = {}) {
     this.#options = options;
     this.#retries = options.retries ?? 4;
+    this.#hostLimit = new KeyedLimit(options.concurrencyPerHost ?? 8);
     this.#credentials =
       options.credentials ?? ((registry, repository) => findCredentials(registry, repository));
     for (const registry of options.chunked ?? []) this.#needsChunks.add(registry);
@@ -344,7 +372,7 @@ export class RegistryClient {
         ref,
         {
           method: 'GET',
-          path: `manifests/${digest.replace(':', '-')}`,
+          path: `manifests/${referrersTag(digest)}`,
           headers: { accept: MediaTypes.OciIndex },
           accepted: [404],
         },
@@ -610,6 +638,51 @@ export class RegistryClient {
       options,
     );
     await answer.body.dump();
+    // A registry with the referrers API answers a manifest with a subject with
+    // `OCI-Subject`; without it, the client keeps the subject's referrers tag up to date.
+    // Only a manifest with a subject is parsed (and so checked) here: the registry judged the rest.
+    if (header(answer, 'oci-subject') !== undefined || !hasSubjectField(manifest.bytes)) return;
+    const parsed = await parseManifest(manifest.bytes, manifest.mediaType);
+    const subject = manifestSubject(parsed);
+    if (subject !== undefined) await this.#addToReferrersTag(ref, subject.digest, parsed, options);
+  }
+
+  // Lists `referrer` in the referrers index under the subject's tag (distribution-spec,
+  // "Pushing Manifests with Subject"), one update at a time per tag from this client.
+  // Another client updating the same tag at once can still lose an entry: the tag schema
+  // has no lock (the referrers API has no such race).
+  async #addToReferrersTag(
+    ref: Reference,
+    subject: string,
+    referrer: Manifest,
+    options: RequestOptions,
+  ): Promise<void> {
+    const target = { ...repositoryOf(ref), tag: referrersTag(subject) };
+    const key = formatReference(target);
+    const update = async () => {
+      const listed = await this.getManifest(target, options).catch((error: unknown) => {
+        if (error instanceof RegistryError && error.status === 404) return undefined;
+        throw error;
+      });
+      const current = listed === undefined ? undefined : await parseManifest(listed.bytes, listed.mediaType);
+      const entry = referrerDescriptor(referrer);
+      const index = current?.kind === 'index' ? current.json : undefined;
+      if (index?.manifests.some((listedEntry) => isDeepStrictEqual(listedEntry, entry))) return;
+      const bytes = serializeManifest(withReferrer(index, entry));
+      await this.putManifest(
+        target,
+        { bytes, mediaType: MediaTypes.OciIndex, digest: (await manifestDigest(bytes)).toString() },
+        options,
+      );
+    };
+    const previous = this.#referrersTagUpdates.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(update);
+    this.#referrersTagUpdates.set(key, next);
+    try {
+      await next;
+    } finally {
+      if (this.#referrersTagUpdates.get(key) === next) this.#referrersTagUpdates.delete(key);
+    }
   }
 
   /**
@@ -705,24 +778,41 @@ export class RegistryClient {
     idempotent: boolean,
   ): Promise<Answer> {
     const retries = idempotent ? this.#retries : 0;
+    const host = new URL(url).host;
     for (let attempt = 1; ; attempt++) {
       let reason: string;
       let retryAfter: string | undefined;
       try {
         const answer = await this.#request(url, method, headers, body, options);
-        if (answer.status !== 429 && answer.status < 500) return answer;
-        if (attempt > retries) return answer;
+        if (answer.status !== 429 && answer.status < 500) {
+          this.#retriesInARow.delete(host);
+          return answer;
+        }
+        if (attempt > retries || !this.#spendRetry(host)) return answer;
         retryAfter = header(answer, 'retry-after');
         reason = String(answer.status);
         await answer.body.dump();
       } catch (error) {
-        if (attempt > retries || !RegistryError.is(error, 'ERR_REGISTRY_UNREACHABLE')) throw error;
+        if (
+          attempt > retries ||
+          !RegistryError.is(error, 'ERR_REGISTRY_UNREACHABLE') ||
+          !this.#spendRetry(host)
+        )
+          throw error;
         reason = (error as Error).message;
       }
       const delayMs = retryDelay(retryAfter, attempt, this.#options.retryDelay ?? 250);
       this.#options.onEvent?.({ type: 'retry', method, url, attempt, delayMs, reason });
       await sleep(delayMs, options.signal);
     }
+  }
+
+  // Whether `host` may have one more retry in a row, counting it.
+  #spendRetry(host: string): boolean {
+    const spent = this.#retriesInARow.get(host) ?? 0;
+    if (spent >= (this.#options.retryBudget ?? 20)) return false;
+    this.#retriesInARow.set(host, spent + 1);
+    return true;
   }
 
   async #request(
@@ -732,8 +822,9 @@ export class RegistryClient {
     body: Uint8Array | AsyncIterable<Uint8Array> | undefined,
     options: RequestOptions,
   ): Promise<Answer> {
+    const parsed = new URL(url);
+    const release = await this.#hostLimit.acquire(parsed.host, options.signal);
     try {
-      const parsed = new URL(url);
       const response = await this.#agent.request({
         origin: parsed.origin,
         path: parsed.pathname + parsed.search,
@@ -754,6 +845,8 @@ export class RegistryClient {
           cause: error,
         },
       );
+    } finally {
+      release();
     }
   }
 
@@ -975,6 +1068,16 @@ function nextPage(answer: Answer, endpoint: 'tags/list' | '_catalog'): string | 
   if (next === undefined) return undefined;
   const at = next.indexOf(endpoint);
   return at === -1 ? undefined : next.slice(at);
+}
+
+// Whether a JSON manifest has a top-level `subject` (cheaply: no digest computed).
+function hasSubjectField(bytes: Uint8Array): boolean {
+  try {
+    const json: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    return typeof json === 'object' && json !== null && 'subject' in json;
+  } catch {
+    return false;
+  }
 }
 
 function header(answer: Answer, name: string): string | undefined {
