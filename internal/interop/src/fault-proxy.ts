@@ -9,24 +9,31 @@ export interface FaultProxy {
   readonly host: string;
   /** One line per fault injected. */
   readonly faults: string[];
+  /** Every request seen, as `METHOD path`. */
+  readonly requests: string[];
   stop(): Promise<void>;
 }
 
-/** Starts a fault proxy for `target` (`127.0.0.1:<port>`) on a free loopback port. */
+/**
+ * Starts a fault proxy for `target` (`127.0.0.1:<port>`) on a free loopback port; with
+ * `inject: false`, a proxy that only records the requests.
+ */
 export async function startFaultProxy(
   target: string,
-  limits: { readonly maxBody: number },
+  limits: { readonly maxBody: number; readonly inject?: boolean },
 ): Promise<FaultProxy> {
   const faults: string[] = [];
+  const requests: string[] = [];
   const seen = new Set<string>();
   const once = (key: string) => {
-    if (seen.has(key)) return false;
+    if (limits.inject === false || seen.has(key)) return false;
     seen.add(key);
     return true;
   };
   const [targetHost = '', targetPort = ''] = target.split(':');
   const server: Server = createServer((request, response) => {
     const path = request.url ?? '/';
+    requests.push(`${request.method} ${path}`);
     const length = Number(request.headers['content-length'] ?? 0);
     const isBlobGet = request.method === 'GET' && /\/blobs\/sha256:/.test(path);
     if (length > limits.maxBody) {
@@ -73,6 +80,7 @@ export async function startFaultProxy(
   return {
     host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     faults,
+    requests,
     stop: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

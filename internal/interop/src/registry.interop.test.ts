@@ -298,6 +298,53 @@ it('copies referrers along: layout to registry (keeping the tag schema), between
   expect(await listOciLayoutTags(back)).toEqual(['v1']);
 });
 
+it('copies an image a registry already holds with a manifest GET and HEADs, reading no blob', async (context) => {
+  if (!(await needPeers(context, 'docker-registry'))) return;
+  const { host } = await registry();
+  const watched = await startFaultProxy(host, { maxBody: Number.POSITIVE_INFINITY, inject: false });
+  const watching = new RegistryClient({ credentials: async () => undefined });
+  try {
+    const amd = await buildImage([[file('a', 'held amd64')]], {}, { platform: 'linux/amd64' });
+    const arm = await buildImage([[file('a', 'held arm64')]], {}, { platform: 'linux/arm64' });
+    const index = await assembleIndex([amd, arm]);
+    const options = { registry: watching, all: true };
+    await copy(index, `docker://${watched.host}/held/source:v1`, options);
+    await copy(`docker://${watched.host}/held/source:v1`, `docker://${watched.host}/held/mirror:v1`, options);
+    watched.requests.length = 0;
+    const again = await copy(
+      `docker://${watched.host}/held/source:v1`,
+      `docker://${watched.host}/held/mirror:v1`,
+      options,
+    );
+    expect(again.digest).toBe(index.manifest.digest.toString());
+    expect(watched.requests).toEqual([
+      'GET /v2/held/source/manifests/v1',
+      'HEAD /v2/held/mirror/manifests/v1',
+    ]);
+    // One platform of it: the selected image's digest, found the same way.
+    watched.requests.length = 0;
+    await copy(`docker://${watched.host}/held/mirror:v1`, `docker://${watched.host}/held/arm:v1`, {
+      registry: watching,
+      platform: 'linux/arm64',
+    });
+    expect(watched.requests.some((request) => request.includes('/blobs/'))).toBe(true); // new: blobs asked for
+    watched.requests.length = 0;
+    const armAgain = await copy(
+      `docker://${watched.host}/held/mirror:v1`,
+      `docker://${watched.host}/held/arm:v1`,
+      {
+        registry: watching,
+        platform: 'linux/arm64',
+      },
+    );
+    expect(armAgain.digest).toBe(arm.manifest.digest.toString());
+    expect(watched.requests.filter((request) => request.includes('/blobs/'))).toEqual([]);
+  } finally {
+    await watching.close();
+    await watched.stop();
+  }
+});
+
 it('pushes in chunks (PATCH with Content-Range) that distribution accepts', async (context) => {
   if (!(await needPeers(context, 'skopeo', 'docker-registry'))) return;
   const { host } = await registry();

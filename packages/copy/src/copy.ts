@@ -9,7 +9,9 @@ import {
 } from '@stevedore/image';
 import {
   hostPlatform,
+  manifestDescriptor,
   type Platform,
+  parseManifest,
   parsePlatform,
   platformMatches,
   selectManifest,
@@ -26,7 +28,13 @@ import {
   writeOciLayout,
   writeStatic,
 } from '@stevedore/transport-oci';
-import { readRegistry, writeRegistry } from '@stevedore/transport-registry';
+import {
+  openRegistryDestination,
+  parseReference,
+  readRegistry,
+  registryTag,
+  writeRegistry,
+} from '@stevedore/transport-registry';
 import { type Endpoint, toEndpoint } from './endpoint.ts';
 import { copyReferrers, referrersEndpoints } from './referrers.ts';
 import { type RegistryOption, registryClientOf } from './registry-option.ts';
@@ -100,11 +108,41 @@ export async function copy(
   // A docker-archive holds no manifest to preserve: describe its image in the format the
   // destination expects (skopeo finds only OCI manifests by tag in an OCI layout).
   const format = to.transport === 'oci' || to.transport === 'oci-archive' ? 'oci' : 'docker';
+  const held = along === undefined ? await heldByRegistry(endpointOf(source), to, options) : undefined;
+  if (held !== undefined) return { digest: held };
   const node = await selectPlatforms(await readSource(source, { ...transfer, format }), options);
   await writeEndpoint(to, node, transfer);
   const digest = node.manifest.digest.toString();
   if (along === undefined) return { digest };
   return { digest, referrers: await copyReferrers(along.from, along.to, node, transfer) };
+}
+
+// Registry to registry: the digest of what the copy would write when the destination
+// holds it under the tag already, found with the source's top manifest and a HEAD, before
+// readSource fetches configs and child manifests (crane and regsync skip the same way).
+async function heldByRegistry(
+  from: Endpoint | undefined,
+  to: Endpoint,
+  options: CopyOptions,
+): Promise<string | undefined> {
+  if (from?.transport !== 'docker' || to.transport !== 'docker' || options.platforms !== undefined)
+    return undefined;
+  const client = registryClientOf(options);
+  const signal = options.signal === undefined ? {} : { signal: options.signal };
+  const source = parseReference(from.reference);
+  const top = await client.getManifest(source, signal);
+  const manifest = await parseManifest(top.bytes, top.mediaType);
+  const descriptor =
+    manifest.kind === 'index' && options.all !== true
+      ? selectManifest(manifest, options.platform ?? hostPlatform())
+      : manifestDescriptor(manifest);
+  const tag = registryTag(parseReference(to.reference), source.tag);
+  const destination = openRegistryDestination(to.reference, client);
+  const held = await destination.hasManifest?.(descriptor, {
+    ...signal,
+    ...(tag === undefined ? {} : { tag }),
+  });
+  return held === true ? descriptor.digest : undefined;
 }
 
 function isImageNode(source: CopySource): source is ImageNode {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { toEndpoint } from './endpoint.ts';
 import { CopyError, formatEndpoint, parseEndpoint } from './index.ts';
 
 describe('parseEndpoint', () => {
@@ -40,6 +41,16 @@ describe('parseEndpoint', () => {
       expect((error as CopyError).message).toMatch(reason);
       expect((error as CopyError).message).toContain('accepted forms: docker://REFERENCE, oci:PATH[:TAG]');
       expect((error as CopyError).endpoint).toBe(text);
+    }
+  });
+});
+
+describe('toEndpoint', () => {
+  it('takes endpoint objects as they are, and refuses objects of no known transport', () => {
+    const endpoint = { transport: 'oci', path: './layout', tag: 'v1' } as const;
+    expect(toEndpoint(endpoint)).toBe(endpoint);
+    for (const value of [{ transport: 'ftp', path: 'x' }, {}, null, 42]) {
+      expect(() => toEndpoint(value as never)).toThrow(/transport is one of docker, oci, oci-archive/);
     }
   });
 });

@@ -97,10 +97,10 @@ export function parseEndpoint(text: string): Endpoint {
  */
 export function toEndpoint(value: string | Endpoint): Endpoint {
   if (typeof value === 'string') return parseEndpoint(value);
-  if (typeof value === 'object' && value !== null && typeof value.transport === 'string') return value;
+  if (typeof value === 'object' && value !== null && TRANSPORTS.includes(value.transport)) return value;
   throw new CopyError(
     'ERR_ENDPOINT_INVALID',
-    'an endpoint must be a string such as "oci:./layout:v1" or an object',
+    `an endpoint must be a string such as "oci:./layout:v1" or an object whose transport is one of ${TRANSPORTS.join(', ')}`,
     {},
   );
 }

@@ -16,4 +16,4 @@ export { CopyError, type CopyErrorCode } from './errors.ts';
 export { type Inspection, type InspectOptions, inspect } from './inspect.ts';
 export { listTags } from './list-tags.ts';
 export type { RegistryOption } from './registry-option.ts';
-export { type SyncJob, type SyncOptions, type SyncResult, sync } from './sync.ts';
+export { type SyncJob, type SyncOptions, type SyncResult, type SyncTagFilter, sync } from './sync.ts';

@@ -295,6 +295,45 @@ describe('writeImageNode and loadImageNode', () => {
     ).toBe('compressed:shared');
   });
 
+  it('moves nothing but the tag to a destination that holds the manifest', async () => {
+    const shared = await fakeLayer('shared');
+    const arm = await assembleImage(baseConfig, [shared, await fakeLayer('arm')]);
+    const amd = await assembleImage({ ...baseConfig, architecture: 'amd64' }, [shared]);
+    const index = await assembleIndex([arm, amd]);
+    const { destination: memory, calls, tags } = memoryDestination();
+    const asked: string[] = [];
+    const destination: ImageDestination = {
+      ...memory,
+      async hasManifest(descriptor, options = {}) {
+        asked.push(options.tag ?? 'by digest');
+        if (options.tag !== undefined) return tags.get(options.tag) === descriptor.digest;
+        return calls.some((call) => call.startsWith(`manifest ${descriptor.digest.slice(7, 15)}`));
+      },
+    };
+    await writeImageNode(index, destination, { tag: 'v1' });
+    expect(asked).toEqual(['v1', 'by digest']); // held neither way: a full write
+    const written = calls.length;
+    expect(calls.filter((call) => call.startsWith('blob'))).toHaveLength(4);
+
+    // Under another tag: blobs reported skipped and never asked for, the tag put alone.
+    const events: BlobProgress[] = [];
+    asked.length = 0;
+    await writeImageNode(index, destination, { tag: 'v2', onProgress: (event) => events.push(event) });
+    expect(asked).toEqual(['v2', 'by digest']);
+    expect(calls.slice(written)).toEqual([
+      `manifest ${index.manifest.digest.encoded.slice(0, 8)} v2`,
+      'commit',
+    ]);
+    expect(events.map((event) => event.state)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
+    expect(tags.get('v2')).toBe(index.manifest.digest.toString());
+
+    // Under the same tag: nothing at all but the commit.
+    asked.length = 0;
+    await writeImageNode(index, destination, { tag: 'v2' });
+    expect(asked).toEqual(['v2']);
+    expect(calls.slice(written + 2)).toEqual(['commit']);
+  });
+
   it('loads the children of an index a few at once, in the index order', async () => {
     const images = await Promise.all(
       ['a', 'b', 'c', 'd', 'e', 'f'].map(async (text, position) =>

@@ -72,6 +72,16 @@ export interface ImageDestination {
    * the blob is then sent.
    */
   mountBlob?(descriptor: Descriptor, origin: BlobOrigin, options?: TransportOptions): Promise<boolean>;
+  /**
+   * Whether the destination already holds this manifest (under `tag`, when one is given).
+   * Holding a manifest means holding all it refers to, as registries refuse a manifest
+   * whose blobs or children they lack: a write then moves nothing but, at most, the tag.
+   * Optional: without it, each blob is asked for with `hasBlob`.
+   */
+  hasManifest?(
+    descriptor: Descriptor,
+    options?: TransportOptions & { readonly tag?: string },
+  ): Promise<boolean>;
   /** Stores a manifest's exact bytes under `descriptor.digest`, and under a tag when given. */
   putManifest(descriptor: Descriptor, manifest: ManifestBytes, options?: PutManifestOptions): Promise<void>;
   /** Makes what was written visible (an index.json, a tag) atomically. */

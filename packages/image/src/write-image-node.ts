@@ -30,8 +30,9 @@ const DEFAULT_CONCURRENCY = 4;
  * Writes an image, index or artifact to a destination: every blob the destination lacks
  * (which the destination verifies as it stores it), `concurrency` at a time, then the
  * manifests children first, the tag, and `commit`. Manifests move as their exact bytes,
- * so digests are preserved. On a failure or an abort the blobs in flight are stopped and
- * waited for before the call rejects.
+ * so digests are preserved. A destination that already holds the manifest (`hasManifest`)
+ * gets the tag alone, each blob reported `skipped`. On a failure or an abort the blobs in
+ * flight are stopped and waited for before the call rejects.
  */
 export async function writeImageNode(
   node: ImageNode,
@@ -39,8 +40,21 @@ export async function writeImageNode(
   options: WriteImageNodeOptions = {},
 ): Promise<void> {
   const { onProgress } = options;
+  const signal = options.signal === undefined ? {} : { signal: options.signal };
+  const tag = options.tag ?? node.tag;
+  const blobs = blobsOf(node, options.includeNondistributable === true);
+  const held = await manifestHeld(destination, node, tag, signal);
+  if (held !== 'no') {
+    for (const { descriptor } of blobs) onProgress?.({ descriptor, state: 'skipped', bytes: 0 });
+    if (held === 'untagged' && tag !== undefined) {
+      const manifest = { bytes: node.manifest.raw, mediaType: node.manifest.mediaType };
+      await destination.putManifest(manifestDescriptor(node.manifest), manifest, { ...signal, tag });
+    }
+    await destination.commit(signal);
+    return;
+  }
   await runBounded(
-    blobsOf(node, options.includeNondistributable === true),
+    blobs,
     options.concurrency ?? DEFAULT_CONCURRENCY,
     async ({ descriptor, blobs, owner }, signal) => {
       if (await destination.hasBlob(descriptor, { signal })) {
@@ -78,7 +92,6 @@ export async function writeImageNode(
     options.signal,
   );
   const written = new Set<string>();
-  const signal = options.signal === undefined ? {} : { signal: options.signal };
   const writeManifests = async (current: ImageNode, tag: string | undefined): Promise<void> => {
     if (current.kind === 'index')
       for (const child of current.children) await writeManifests(child, undefined);
@@ -91,8 +104,24 @@ export async function writeImageNode(
     });
     written.add(digest);
   };
-  await writeManifests(node, options.tag ?? node.tag);
+  await writeManifests(node, tag);
   await destination.commit(signal);
+}
+
+// Whether the destination holds the manifest: as asked (`tagged`: under the tag when there
+// is one), only by digest (`untagged`: the tag is still to be put), or not (`no`, also
+// when it cannot tell).
+async function manifestHeld(
+  destination: ImageDestination,
+  node: ImageNode,
+  tag: string | undefined,
+  signal: { signal?: AbortSignal },
+): Promise<'tagged' | 'untagged' | 'no'> {
+  if (destination.hasManifest === undefined) return 'no';
+  const descriptor = manifestDescriptor(node.manifest);
+  if (tag !== undefined && (await destination.hasManifest(descriptor, { ...signal, tag }))) return 'tagged';
+  if (await destination.hasManifest(descriptor, signal)) return tag === undefined ? 'tagged' : 'untagged';
+  return 'no';
 }
 
 interface PendingBlob {

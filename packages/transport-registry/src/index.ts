@@ -28,4 +28,9 @@ export {
   type Reference,
   registryApiHost,
 } from './reference.ts';
-export { openRegistryDestination, readRegistry, writeRegistry } from './registry-transport.ts';
+export {
+  openRegistryDestination,
+  readRegistry,
+  registryTag,
+  writeRegistry,
+} from './registry-transport.ts';

@@ -47,8 +47,8 @@ export async function readRegistry(
 }
 
 /**
- * A repository as an `ImageDestination`: `hasBlob` asks with HEAD, blobs are uploaded as
- * streams, manifests go by digest and the top one under the reference's tag.
+ * A repository as an `ImageDestination`: `hasManifest` and `hasBlob` ask with HEAD, blobs
+ * are uploaded as streams, manifests go by digest and the top one under the reference's tag.
  */
 export function openRegistryDestination(
   reference: string | Reference,
@@ -58,6 +58,12 @@ export function openRegistryDestination(
   const repository = repositoryOf(ref);
   return {
     hasBlob: (descriptor, options = {}) => client.hasBlob(repository, descriptor, options),
+    async hasManifest(descriptor, options = {}) {
+      const { tag, ...request } = options;
+      const target =
+        tag === undefined ? { ...repository, digest: descriptor.digest } : { ...repository, tag };
+      return (await client.headManifest(target, request))?.digest === descriptor.digest;
+    },
     putBlob: (descriptor, content, options = {}) => client.putBlob(repository, descriptor, content, options),
     async mountBlob(descriptor, origin, options = {}) {
       if (origin.registry !== repository.registry || origin.repository === repository.repository)
@@ -86,11 +92,18 @@ export async function writeRegistry(
   options: TransferOptions = {},
 ): Promise<void> {
   const ref = toReference(reference);
-  // By digest alone: no tag at all (not even the node's own); no tag nor digest: `latest`.
   const { tag: own, ...untagged } = node;
-  const tag = ref.tag ?? (ref.digest === undefined ? (own ?? 'latest') : undefined);
+  const tag = registryTag(ref, own);
   await writeImageNode(untagged, openRegistryDestination(ref, client), {
     ...options,
     ...(tag === undefined ? {} : { tag }),
   });
+}
+
+/**
+ * The tag a write to `reference` puts on the registry: the reference's, else (without a
+ * digest) the node's own, else `latest`; none for a reference by digest alone.
+ */
+export function registryTag(reference: Reference, nodeTag: string | undefined): string | undefined {
+  return reference.tag ?? (reference.digest === undefined ? (nodeTag ?? 'latest') : undefined);
 }
