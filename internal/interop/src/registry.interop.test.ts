@@ -513,6 +513,15 @@ it('deletes from a registry by tag and by digest', async (context) => {
     digest: two.manifest.digest.toString(),
   });
   expect(await client.headManifest(`${host}/deleting/app:two`)).toBeUndefined();
+  const [layer] = two.manifest.json.layers;
+  if (layer === undefined) throw new Error('no layer');
+  expect(await client.hasBlob(`${host}/deleting/app`, layer)).toBe(true);
+  await client.deleteBlob(`${host}/deleting/app`, layer.digest);
+  expect(await client.hasBlob(`${host}/deleting/app`, layer)).toBe(false);
+  await expect(client.deleteBlob(`${host}/deleting/app`, layer.digest)).rejects.toMatchObject({
+    status: 404,
+    registryCode: 'BLOB_UNKNOWN',
+  });
   await expect(deleteImage(`docker://${host}/deleting/app:gone`, { registry: client })).rejects.toMatchObject(
     {
       registryCode: 'MANIFEST_UNKNOWN',

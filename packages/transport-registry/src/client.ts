@@ -710,6 +710,22 @@ export class RegistryClient {
     return digest;
   }
 
+  /**
+   * Deletes a blob from a repository (its bytes go at the registry's next garbage
+   * collection, and only when no other repository links them).
+   * @throws {RegistryError} `ERR_REGISTRY_RESPONSE` (`BLOB_UNKNOWN`; `UNSUPPORTED` where a
+   *   registry does not allow deletes).
+   */
+  async deleteBlob(
+    repository: string | Reference,
+    digest: string,
+    options: RequestOptions = {},
+  ): Promise<void> {
+    const ref = toReference(repository);
+    const answer = await this.#send(ref, { method: 'DELETE', path: `blobs/${digest}`, push: true }, options);
+    await answer.body.dump();
+  }
+
   /** Closes the connection pools. */
   async close(): Promise<void> {
     await this.#agent.close();
