@@ -328,6 +328,10 @@ it('copies an image a registry already holds with a manifest GET and HEADs, read
       platform: 'linux/arm64',
     });
     expect(watched.requests.some((request) => request.includes('/blobs/'))).toBe(true); // new: blobs asked for
+    // The other platform's manifest and config are never read.
+    for (const digest of [amd.manifest.digest.toString(), amd.manifest.json.config.digest]) {
+      expect(watched.requests.filter((request) => request.includes(digest))).toEqual([]);
+    }
     watched.requests.length = 0;
     const armAgain = await copy(
       `docker://${watched.host}/held/mirror:v1`,

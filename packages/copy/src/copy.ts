@@ -8,6 +8,7 @@ import {
   type TransferOptions,
 } from '@stevedore/image';
 import {
+  type Descriptor,
   hostPlatform,
   manifestDescriptor,
   type Platform,
@@ -31,6 +32,7 @@ import {
 import {
   openRegistryDestination,
   parseReference,
+  type Reference,
   readRegistry,
   registryTag,
   writeRegistry,
@@ -108,41 +110,70 @@ export async function copy(
   // A docker-archive holds no manifest to preserve: describe its image in the format the
   // destination expects (skopeo finds only OCI manifests by tag in an OCI layout).
   const format = to.transport === 'oci' || to.transport === 'oci-archive' ? 'oci' : 'docker';
-  const held = along === undefined ? await heldByRegistry(endpointOf(source), to, options) : undefined;
-  if (held !== undefined) return { digest: held };
-  const node = await selectPlatforms(await readSource(source, { ...transfer, format }), options);
+  const from = endpointOf(source);
+  const plan = from?.transport === 'docker' ? await planRegistryRead(from, options) : undefined;
+  if (plan !== undefined && along === undefined && (await heldByRegistry(plan, to, options))) {
+    return { digest: plan.descriptor.digest };
+  }
+  const node =
+    plan?.platformImage === undefined
+      ? await selectPlatforms(await readSource(source, { ...transfer, format }), options)
+      : await readRegistry(plan.platformImage, registryClientOf(options), signalOf(options));
   await writeEndpoint(to, node, transfer);
   const digest = node.manifest.digest.toString();
   if (along === undefined) return { digest };
   return { digest, referrers: await copyReferrers(along.from, along.to, node, transfer) };
 }
 
-// Registry to registry: the digest of what the copy would write when the destination
-// holds it under the tag already, found with the source's top manifest and a HEAD, before
-// readSource fetches configs and child manifests (crane and regsync skip the same way).
-async function heldByRegistry(
-  from: Endpoint | undefined,
-  to: Endpoint,
+/** What a copy from a registry takes, known from the source's top manifest alone. */
+interface RegistryPlan {
+  /** The tag of what is read (the source's, but for one platform of an index). */
+  readonly tag: string | undefined;
+  /** The manifest the copy writes. */
+  readonly descriptor: Descriptor;
+  /** One platform of an index: that image, by digest (the other platforms are never read). */
+  readonly platformImage?: Reference;
+}
+
+// The source's top manifest, and the part of it a copy takes; none for a subset of
+// platforms (`platforms`), which makes a new index.
+async function planRegistryRead(
+  from: Extract<Endpoint, { transport: 'docker' }>,
   options: CopyOptions,
-): Promise<string | undefined> {
-  if (from?.transport !== 'docker' || to.transport !== 'docker' || options.platforms !== undefined)
-    return undefined;
-  const client = registryClientOf(options);
-  const signal = options.signal === undefined ? {} : { signal: options.signal };
+): Promise<RegistryPlan | undefined> {
+  if (options.platforms !== undefined) return undefined;
   const source = parseReference(from.reference);
-  const top = await client.getManifest(source, signal);
+  const top = await registryClientOf(options).getManifest(source, signalOf(options));
   const manifest = await parseManifest(top.bytes, top.mediaType);
-  const descriptor =
-    manifest.kind === 'index' && options.all !== true
-      ? selectManifest(manifest, options.platform ?? hostPlatform())
-      : manifestDescriptor(manifest);
-  const tag = registryTag(parseReference(to.reference), source.tag);
+  if (manifest.kind !== 'index' || options.all === true) {
+    return { tag: source.tag, descriptor: manifestDescriptor(manifest) };
+  }
+  const descriptor = selectManifest(manifest, options.platform ?? hostPlatform());
+  const platformImage = {
+    registry: source.registry,
+    repository: source.repository,
+    digest: descriptor.digest,
+  };
+  return { tag: undefined, descriptor, platformImage };
+}
+
+// Registry to registry: whether the destination holds what the copy would write under
+// the tag already, asked with a HEAD before any config or blob is read (crane and regsync
+// skip the same way).
+async function heldByRegistry(plan: RegistryPlan, to: Endpoint, options: CopyOptions): Promise<boolean> {
+  if (to.transport !== 'docker') return false;
+  const client = registryClientOf(options);
+  const tag = registryTag(parseReference(to.reference), plan.tag);
   const destination = openRegistryDestination(to.reference, client);
-  const held = await destination.hasManifest?.(descriptor, {
-    ...signal,
+  const held = await destination.hasManifest?.(plan.descriptor, {
+    ...signalOf(options),
     ...(tag === undefined ? {} : { tag }),
   });
-  return held === true ? descriptor.digest : undefined;
+  return held === true;
+}
+
+function signalOf(options: { readonly signal?: AbortSignal }): { signal?: AbortSignal } {
+  return options.signal === undefined ? {} : { signal: options.signal };
 }
 
 function isImageNode(source: CopySource): source is ImageNode {
@@ -162,7 +193,7 @@ function endpointOf(source: CopySource): Endpoint | undefined {
 export async function readSource(source: CopySource, options: ReadSourceOptions = {}): Promise<ImageNode> {
   if (isImageNode(source)) return source;
   const endpoint = toEndpoint(source);
-  const signal = options.signal === undefined ? {} : { signal: options.signal };
+  const signal = signalOf(options);
   switch (endpoint.transport) {
     case 'oci':
       return readOciLayout(endpoint.path, {
