@@ -91,8 +91,8 @@ export interface CopyResult {
  * uncompressed); blobs a destination already has are not written again; every blob is
  * verified as it moves.
  *
- * @throws {CopyError} `ERR_ENDPOINT_INVALID`; `ManifestError` `ERR_NO_MATCH` when the
- *   platform asked for is not in the index; the transports' errors.
+ * @throws {CopyError} `ERR_ENDPOINT_INVALID`; `ERR_REFERRERS_UNSUPPORTED`; `ManifestError`
+ *   `ERR_NO_MATCH` when the platform asked for is not in the index; the transports' errors.
  * @example
  * ```ts
  * await copy('oci:./layout:v1', 'dir:./out');
@@ -105,12 +105,12 @@ export async function copy(
   options: CopyOptions = {},
 ): Promise<CopyResult> {
   const { all: _all, platforms: _platforms, platform: _platform, referrers, ...transfer } = options;
+  const from = endpointOf(source);
   const to = toEndpoint(destination);
-  const along = referrers === true ? referrersEndpoints(endpointOf(source), to) : undefined;
+  const along = referrers === true ? referrersEndpoints(from, to) : undefined;
   // A docker-archive holds no manifest to preserve: describe its image in the format the
   // destination expects (skopeo finds only OCI manifests by tag in an OCI layout).
   const format = to.transport === 'oci' || to.transport === 'oci-archive' ? 'oci' : 'docker';
-  const from = endpointOf(source);
   const plan = from?.transport === 'docker' ? await planRegistryRead(from, options) : undefined;
   if (plan !== undefined && along === undefined && (await heldByRegistry(plan, to, options))) {
     return { digest: plan.descriptor.digest };
