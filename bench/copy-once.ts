@@ -1,6 +1,8 @@
-// One measured copy (or flatten) for bench/copy.ts, in its own process so its peak RSS
-// is its own. Prints { seconds, peakRssMiB } as JSON; seconds leave out Node's start-up.
+// One measured copy (or flatten) for bench/copy.ts and bench/registry.ts, in its own
+// process so its peak RSS is its own. Prints { seconds, peakRssMiB } as JSON; seconds
+// leave out Node's start-up.
 // Usage: node bench/copy-once.ts dir|oci-archive|docker-archive|flatten LAYOUT TAG OUTPUT
+//        node bench/copy-once.ts copy SOURCE DESTINATION   (any endpoints, docker:// too)
 import { copy } from '../packages/copy/src/index.ts';
 import { flatten } from '../packages/mutate/src/index.ts';
 import { openOciLayoutBlobSink, readOciLayout, writeOciLayout } from '../packages/transport-oci/src/index.ts';
@@ -19,6 +21,9 @@ if (operation === 'flatten') {
   if (image.kind !== 'image') throw new Error(`${layout}:${tag} is an ${image.kind}, not an image`);
   const flat = await flatten(image, { blobSink: await openOciLayoutBlobSink(output) });
   await writeOciLayout(output, flat, { tag });
+} else if (operation === 'copy') {
+  const [, source, destination] = process.argv.slice(2) as [string, string, string];
+  await copy(source, destination);
 } else {
   const destination = destinations[operation];
   if (destination === undefined) throw new Error(`unknown operation ${operation}`);

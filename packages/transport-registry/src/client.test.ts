@@ -449,6 +449,24 @@ describe('RegistryClient', () => {
     expect(stored.has(tag)).toBe(false);
   });
 
+  it('keeps the connection open after a HEAD (undici closes it unless told not to)', async () => {
+    let connections = 0;
+    const registry = await serve((request, response) => {
+      if (request.method === 'HEAD') {
+        response.writeHead(200, { 'content-length': blob.length });
+        return response.end();
+      }
+      sendManifest(response);
+    });
+    const server = servers.at(-1);
+    server?.on('connection', () => connections++);
+    const asking = client();
+    const descriptor = { mediaType: 'x', digest: blobDigest, size: blob.length };
+    for (let ask = 0; ask < 5; ask++) expect(await asking.hasBlob(`${registry}/app`, descriptor)).toBe(true);
+    await asking.getManifest(`${registry}/app:v1`);
+    expect(connections).toBeLessThanOrEqual(2); // 6 when each HEAD closes its connection
+  });
+
   it('keeps at most `concurrencyPerHost` requests to one host waiting for an answer', async () => {
     let inFlight = 0;
     let most = 0;

@@ -2,7 +2,7 @@
 // challenge-driven auth (Basic, and Bearer tokens from the registry's token service with
 // the scopes each request needs, shared by concurrent requests and cached until they
 // expire), retries, and the operations: manifests, blobs, uploads, tags, catalog, referrers.
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { isDeepStrictEqual } from 'node:util';
 import { concatBytes, DigestError, verifyStream } from '@stevedore/digest';
@@ -845,10 +845,15 @@ export class RegistryClient {
         origin: parsed.origin,
         path: parsed.pathname + parsed.search,
         method,
+        // undici sends `connection: close` with every HEAD (for servers that answer HEAD
+        // with a body) unless told not to: every `hasBlob` would cost a new connection
+        // (on HTTPS a new TLS handshake) and leave none open for the next request.
+        ...(method === 'HEAD' ? { reset: false } : {}),
         headers: { 'user-agent': this.#options.userAgent ?? 'stevedore', ...headers },
-        ...(body === undefined
-          ? {}
-          : { body: body instanceof Uint8Array ? body : Readable.from(body, { objectMode: false }) }),
+        // An iterable body goes to undici as it is (its types list only streams): undici
+        // then asks for the next chunk only once the socket took the last one, which lets
+        // a caller reuse its buffers (a Readable would read ahead).
+        ...(body === undefined ? {} : { body: body as Uint8Array | Readable }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
       return { status: response.statusCode, headers: response.headers, body: response.body };

@@ -10,6 +10,7 @@ import {
   type TransferOptions,
   writeImageNode,
 } from '@stevedore/image';
+import { readFileReusing } from '@stevedore/image/node';
 import { parseManifest } from '@stevedore/manifest';
 import type { RegistryClient, RequestOptions } from './client.ts';
 import { type Reference, repositoryOf, toReference } from './reference.ts';
@@ -65,6 +66,17 @@ export function openRegistryDestination(
       return (await client.headManifest(target, request))?.digest === descriptor.digest;
     },
     putBlob: (descriptor, content, options = {}) => client.putBlob(repository, descriptor, content, options),
+    // A blob kept as a file (a layout's) goes up through four reused 1 MiB buffers rather
+    // than a fresh buffer per chunk that only a full garbage collection frees: about half
+    // the CPU, and the peak RSS no longer grows by ~64 MiB of dead buffers. Safe because
+    // undici asks for the next chunk of an iterable body only once the socket took the
+    // previous one (its write returned true, or 'drain'), and a buffer is read into
+    // again three chunks later.
+    putBlobFile: (descriptor, path, options = {}) =>
+      client.putBlob(repository, descriptor, fileChunks(path, options.signal), {
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        reopen: async () => fileChunks(path, options.signal),
+      }),
     async mountBlob(descriptor, origin, options = {}) {
       if (origin.registry !== repository.registry || origin.repository === repository.repository)
         return false;
@@ -78,6 +90,12 @@ export function openRegistryDestination(
     async commit() {}, // a registry shows each manifest as it is put
     async close() {},
   };
+}
+
+/** A file's bytes through four reused buffers (see `putBlobFile` above). */
+async function* fileChunks(path: string, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+  const ring = readFileReusing(path, { buffers: 4, release: async () => {}, ...(signal && { signal }) });
+  for await (const { chunk } of ring) yield chunk;
 }
 
 /**
