@@ -10,7 +10,7 @@
 // Run: pnpm bench:copy   (ROUNDS=1; IMAGES=single,five,small;
 //   OPERATIONS=dir,oci-archive,docker-archive,flatten; TREE=/path to use another tree)
 // The images are built once into bench/.data/copy/layout; delete bench/.data/copy to rebuild.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   linkSync,
@@ -32,6 +32,7 @@ import {
   openOciLayoutBlobSink,
   writeOciLayout,
 } from '../packages/transport-oci/src/index.ts';
+import { best, MiB, RSS_TARGET_MIB, type Sample, selected, timed, version } from './measure.ts';
 import { packedScript } from './packed.ts';
 import { BENCH_DATA, prepareTree } from './tree.ts';
 
@@ -40,8 +41,8 @@ const data = BENCH_DATA;
 const work = join(data, 'copy');
 const layout = join(work, 'layout');
 const output = join(work, 'out');
+const stats = join(work, 'time.txt');
 const rounds = Number(process.env.ROUNDS ?? 1);
-const MiB = 2 ** 20;
 
 const IMAGES = {
   single: 'one layer, the whole tree',
@@ -53,16 +54,7 @@ const OPERATIONS = ['dir', 'oci-archive', 'docker-archive', 'flatten'] as const;
 type Operation = (typeof OPERATIONS)[number];
 // The issue's targets: time against skopeo on the large images; peak RSS for every copy.
 const TIME_TARGETS: Partial<Record<Operation, number>> = { dir: 0.4, 'docker-archive': 0.35 };
-const RSS_TARGET_MIB = 150e6 / MiB; // 150 MB
 
-function selected<T extends string>(variable: string, all: readonly T[]): T[] {
-  const wanted = process.env[variable]?.split(',').map((name) => name.trim());
-  if (wanted === undefined) return [...all];
-  const unknown = wanted.filter((name) => !all.includes(name as T));
-  if (unknown.length > 0)
-    throw new Error(`${variable}: unknown ${unknown.join(', ')}; expected ${all.join(', ')}`);
-  return all.filter((name) => wanted.includes(name));
-}
 const images = selected('IMAGES', Object.keys(IMAGES) as ImageName[]);
 const operations = selected('OPERATIONS', OPERATIONS);
 
@@ -164,37 +156,6 @@ async function prepareImages(): Promise<Record<string, ImageFacts>> {
   return facts;
 }
 
-interface Sample {
-  /** Wall time of the whole process (start-up included), as the parent saw it. */
-  readonly seconds: number;
-  readonly cpuSeconds: number;
-  readonly peakRssMiB: number;
-  /** Ours: the time inside the process, from the first call to the last. */
-  readonly innerSeconds?: number;
-}
-
-/** Runs a command under GNU time: wall time here, CPU time and peak RSS from time(1). */
-function timed(command: string, args: readonly string[]): Sample & { stdout: string } {
-  const stats = join(work, 'time.txt');
-  const start = process.hrtime.bigint();
-  const child = spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', stats, command, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 16 * MiB,
-  });
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (child.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${child.status})`);
-  const [rssKiB = 0, user = 0, system = 0] = (readFileSync(stats, 'utf8').trim().split('\n').at(-1) ?? '')
-    .split(' ')
-    .map(Number);
-  return {
-    seconds,
-    cpuSeconds: user + system,
-    peakRssMiB: Math.round(rssKiB / 1024),
-    stdout: child.stdout,
-  };
-}
-
 /** A fresh destination, nothing waiting to be written back, the source in the page cache. */
 function freshStart(): string {
   rmSync(output, { recursive: true, force: true });
@@ -211,7 +172,11 @@ function destination(operation: Operation, out: string): string {
 function ours(operation: Operation, image: ImageName): Sample {
   const out = freshStart();
   const target = operation === 'flatten' ? join(out, 'layout') : destination(operation, out);
-  const { stdout, ...sample } = timed(process.execPath, [onceScript, operation, layout, image, target]);
+  const { stdout, ...sample } = timed(
+    process.execPath,
+    [onceScript, operation, layout, image, target],
+    stats,
+  );
   const report = JSON.parse(stdout) as { seconds: number; peakRssMiB: number };
   rmSync(output, { recursive: true, force: true });
   return { ...sample, innerSeconds: report.seconds };
@@ -221,7 +186,7 @@ function peer(operation: Operation, image: ImageName): Sample {
   const out = freshStart();
   const source = `oci:${layout}:${image}`;
   const skopeo = (target: string) =>
-    timed('skopeo', ['copy', '--quiet', '--insecure-policy', source, target]);
+    timed('skopeo', ['copy', '--quiet', '--insecure-policy', source, target], stats);
   let sample: Sample;
   switch (operation) {
     case 'dir':
@@ -234,25 +199,22 @@ function peer(operation: Operation, image: ImageName): Sample {
       sample = skopeo(`docker-archive:${destination(operation, out)}:stevedore-bench:${image}`);
       break;
     case 'flatten':
-      sample = timed('bash', [
-        '-o',
-        'pipefail',
-        '-c',
-        'umoci --log=error raw unpack --image "$0" "$1/rootfs" && tar -cf - -C "$1/rootfs" . | pigz -6 > "$1/flat.tar.gz"',
-        `${layout}:${image}`,
-        out,
-      ]);
+      sample = timed(
+        'bash',
+        [
+          '-o',
+          'pipefail',
+          '-c',
+          'umoci --log=error raw unpack --image "$0" "$1/rootfs" && tar -cf - -C "$1/rootfs" . | pigz -6 > "$1/flat.tar.gz"',
+          `${layout}:${image}`,
+          out,
+        ],
+        stats,
+      );
       break;
   }
   rmSync(output, { recursive: true, force: true });
   return sample;
-}
-
-/** The fastest of `rounds` runs, with the highest peak RSS of them all. */
-function best(run: () => Sample): Sample {
-  const samples = Array.from({ length: rounds }, run);
-  const fastest = samples.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-  return { ...fastest, peakRssMiB: Math.max(...samples.map((sample) => sample.peakRssMiB)) };
 }
 
 interface Row {
@@ -260,10 +222,6 @@ interface Row {
   readonly image: ImageName;
   readonly ours: Sample;
   readonly peer: Sample;
-}
-
-function version(command: string, args: readonly string[]): string {
-  return execFileSync(command, args, { encoding: 'utf8' }).split('\n')[0]?.trim() ?? '';
 }
 
 mkdirSync(work, { recursive: true });
@@ -284,8 +242,8 @@ for (const name of images) console.log(describe(name));
 const rows: Row[] = [];
 for (const image of images) {
   for (const operation of operations) {
-    const theirs = best(() => peer(operation, image));
-    const mine = best(() => ours(operation, image));
+    const theirs = best(Array.from({ length: rounds }, () => peer(operation, image)));
+    const mine = best(Array.from({ length: rounds }, () => ours(operation, image)));
     rows.push({ operation, image, ours: mine, peer: theirs });
     console.log(
       `${operation} ${image}: ours ${mine.seconds.toFixed(2)} s (${mine.innerSeconds?.toFixed(2)} s in process, ${mine.cpuSeconds.toFixed(1)} s CPU, ${mine.peakRssMiB} MiB), ` +

@@ -18,12 +18,22 @@
 //   OPERATIONS=push,pull,docker-archive,repush; SOURCES=1 to run the workspace sources)
 // The images are those of bench/copy.ts (bench/.data/copy/layout); when they are missing,
 // bench/copy.ts builds them (and measures its oci → dir copies while at it).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startRegistry } from '../internal/interop/src/registry.ts';
+import {
+  best,
+  MiB,
+  type Sample as ProcessSample,
+  RSS_TARGET_MIB,
+  selected,
+  type Timed,
+  timed,
+  version,
+} from './measure.ts';
 import { packedScript } from './packed.ts';
 import { BENCH_DATA } from './tree.ts';
 
@@ -31,8 +41,8 @@ const here = new URL('.', import.meta.url).pathname;
 const layout = join(BENCH_DATA, 'copy', 'layout');
 const work = join(BENCH_DATA, 'registry');
 const output = join(work, 'out');
+const stats = join(work, 'time.txt');
 const rounds = Number(process.env.ROUNDS ?? 1);
-const MiB = 2 ** 20;
 
 const IMAGES = ['single', 'five', 'small'] as const;
 type ImageName = (typeof IMAGES)[number];
@@ -51,16 +61,7 @@ const TIME_TARGETS: Record<Operation, number> = {
   'docker-archive': 0.35,
   repush: 1.0,
 };
-const RSS_TARGET_MIB = 150e6 / MiB; // 150 MB
 
-function selected<T extends string>(variable: string, all: readonly T[]): T[] {
-  const wanted = process.env[variable]?.split(',').map((name) => name.trim());
-  if (wanted === undefined) return [...all];
-  const unknown = wanted.filter((name) => !all.includes(name as T));
-  if (unknown.length > 0)
-    throw new Error(`${variable}: unknown ${unknown.join(', ')}; expected ${all.join(', ')}`);
-  return all.filter((name) => wanted.includes(name));
-}
 const images = selected('IMAGES', IMAGES);
 const operations = selected('OPERATIONS', OPERATIONS);
 
@@ -178,41 +179,12 @@ async function startBenchRegistry(): Promise<BenchRegistry> {
   };
 }
 
-interface Sample {
-  /** Wall time of the whole process (start-up included), as the parent saw it. */
-  readonly seconds: number;
-  readonly cpuSeconds: number;
-  readonly peakRssMiB: number;
+/** A timed copy, with the CPU others spent meanwhile. */
+interface Sample extends ProcessSample {
   /** The CPU the registry spent serving it. */
   readonly registryCpuSeconds: number;
   /** The CPU the rest of the machine spent meanwhile (other processes, the kernel's writeback). */
   readonly otherCpuSeconds: number;
-  /** Ours: the time inside the process, from the first call to the last. */
-  readonly innerSeconds?: number;
-}
-
-type Timed = Omit<Sample, 'registryCpuSeconds' | 'otherCpuSeconds'> & { stdout: string };
-
-/** Runs a command under GNU time: wall time here, CPU time and peak RSS from time(1). */
-function timed(command: string, args: readonly string[]): Timed {
-  const stats = join(work, 'time.txt');
-  const start = process.hrtime.bigint();
-  const child = spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', stats, command, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 16 * MiB,
-  });
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (child.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${child.status})`);
-  const [rssKiB = 0, user = 0, system = 0] = (readFileSync(stats, 'utf8').trim().split('\n').at(-1) ?? '')
-    .split(' ')
-    .map(Number);
-  return {
-    seconds,
-    cpuSeconds: user + system,
-    peakRssMiB: Math.round(rssKiB / 1024),
-    stdout: child.stdout,
-  };
 }
 
 /** Nothing waiting to be written back, the blobs to be read in the page cache, a fresh output. */
@@ -228,7 +200,7 @@ type Side = 'ours' | 'skopeo';
 /** One copy by one side: source and destination endpoints, as both sides spell them. */
 function copyOnce(side: Side, source: string, destination: string): Timed {
   if (side === 'ours') {
-    const { stdout, ...sample } = timed(process.execPath, [onceScript, 'copy', source, destination]);
+    const { stdout, ...sample } = timed(process.execPath, [onceScript, 'copy', source, destination], stats);
     const report = JSON.parse(stdout) as { seconds: number };
     return { ...sample, stdout, innerSeconds: report.seconds };
   }
@@ -237,7 +209,7 @@ function copyOnce(side: Side, source: string, destination: string): Timed {
     ...(source.startsWith('docker://') ? ['--src-tls-verify=false'] : []),
     ...(destination.startsWith('docker://') ? ['--dest-tls-verify=false'] : []),
   ];
-  return timed('skopeo', ['copy', '--quiet', '--insecure-policy', ...tls, source, destination]);
+  return timed('skopeo', ['copy', '--quiet', '--insecure-policy', ...tls, source, destination], stats);
 }
 
 let main: BenchRegistry;
@@ -293,21 +265,11 @@ async function measure(side: Side, operation: Operation, image: ImageName): Prom
   }
 }
 
-/** The fastest of some runs, with the highest peak RSS of them all. */
-function best(samples: readonly Sample[]): Sample {
-  const fastest = samples.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-  return { ...fastest, peakRssMiB: Math.max(...samples.map((each) => each.peakRssMiB)) };
-}
-
 interface Row {
   readonly operation: Operation;
   readonly image: ImageName;
   readonly ours: Sample;
   readonly peer: Sample;
-}
-
-function version(command: string, args: readonly string[]): string {
-  return execFileSync(command, args, { encoding: 'utf8' }).split('\n')[0]?.trim() ?? '';
 }
 
 mkdirSync(work, { recursive: true });
