@@ -349,6 +349,40 @@ it('copies an image a registry already holds with a manifest GET and HEADs, read
   }
 });
 
+it('copies between a registry and every local transport, both ways', async (context) => {
+  if (!(await needPeers(context, 'docker-registry'))) return;
+  const { host } = await registry();
+  const image = await buildImage(
+    [[file('a', 'every transport')], [file('b', 'second layer')]],
+    { cmd: ['/a'] },
+    { platform: 'linux/amd64', format: 'docker' },
+  );
+  const source = `docker://${host}/transports/app:v1`;
+  await copy(image, source, { registry: client });
+  const digest = image.manifest.digest.toString();
+  const places = {
+    dir: `dir:${join(scratch, 'transports-dir')}`,
+    'oci-archive': `oci-archive:${join(scratch, 'transports.tar')}:v1`,
+    static: `static:${join(scratch, 'transports-site')}:transports/app:v1`,
+    'docker-archive': `docker-archive:${join(scratch, 'transports-docker.tar')}:transports/app:v1`,
+  };
+  for (const [name, place] of Object.entries(places)) {
+    const out = await copy(source, place, { registry: client });
+    const back = await copy(place, `docker://${host}/transports/from-${name}:v1`, { registry: client });
+    const config = (await inspect(`docker://${host}/transports/from-${name}:v1`, { registry: client }))
+      .config;
+    expect(config?.rootfs.diff_ids, name).toEqual(image.config.rootfs.diff_ids);
+    expect(config?.config?.Cmd, name).toEqual(['/a']);
+    if (name === 'docker-archive') {
+      // Layers stored uncompressed there: compressed again on the way back, new digests.
+      expect(out.digest).toBe(digest);
+      expect(back.digest).not.toBe(digest);
+    } else {
+      expect([out.digest, back.digest], name).toEqual([digest, digest]);
+    }
+  }
+});
+
 it('pushes in chunks (PATCH with Content-Range) that distribution accepts', async (context) => {
   if (!(await needPeers(context, 'skopeo', 'docker-registry'))) return;
   const { host } = await registry();

@@ -537,6 +537,22 @@ describe('RegistryClient', () => {
     expect(scopes).toEqual(['registry:catalog:*']);
   });
 
+  it('asks for pages of at most 1000 entries', async () => {
+    const sizes: Array<string | null> = [];
+    const registry = await serve((_request, response, url) => {
+      sizes.push(url.searchParams.get('n'));
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ tags: ['v1'] }));
+    });
+    const lister = client();
+    for (const pageSize of [5000, undefined, 0, 10]) {
+      expect(await lister.listTags(`${registry}/app`, pageSize === undefined ? {} : { pageSize })).toEqual([
+        'v1',
+      ]);
+    }
+    expect(sizes).toEqual(['1000', '1000', '1000', '10']);
+  });
+
   it('resumes a blob with Range after the connection drops mid-body, and skips what a 200 repeats', async () => {
     const big = new Uint8Array(300_000).map((_, index) => (index * 7) % 256);
     const digest = `sha256:${createHash('sha256').update(big).digest('hex')}`;

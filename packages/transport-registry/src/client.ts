@@ -412,7 +412,9 @@ export class RegistryClient {
     options: RequestOptions & { pageSize?: number },
   ): Promise<string[]> {
     const names: string[] = [];
-    let path: string | undefined = `${endpoint}?n=${options.pageSize ?? 1000}`;
+    // At most 1000 per page: registries refuse or cap bigger pages (distribution: 1000).
+    const size = Math.min(1000, Math.max(1, Math.floor(options.pageSize ?? 1000) || 1000));
+    let path: string | undefined = `${endpoint}?n=${size}`;
     while (path !== undefined) {
       const registryWide = endpoint === '_catalog';
       const answer = await this.#send(ref, { method: 'GET', path, registryWide }, options);
