@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { manifestDigest } from '@stevedore/manifest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RegistryClient, type RegistryEvent } from './index.ts';
@@ -447,6 +449,22 @@ describe('RegistryClient', () => {
       digest: await digestOf(other.bytes),
     });
     expect(stored.has(tag)).toBe(false);
+  });
+
+  it('loads undici on the first request, not on import', async () => {
+    const registry = await serve((_request, response) => sendManifest(response));
+    const script = `
+      import { registerHooks } from 'node:module';
+      const loaded = [];
+      registerHooks({ resolve(specifier, context, next) { if (specifier === 'undici') loaded.push(specifier); return next(specifier, context); } });
+      const { RegistryClient } = await import(${JSON.stringify(new URL('./index.ts', import.meta.url).pathname)});
+      const client = new RegistryClient({ credentials: async () => undefined });
+      const before = loaded.length;
+      await client.getManifest('${registry}/app:v1');
+      console.log(JSON.stringify([before, loaded.length]));
+      await client.close();`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    expect(JSON.parse(stdout)).toEqual([0, 1]);
   });
 
   it('keeps the connection open after a HEAD (undici closes it unless told not to)', async () => {

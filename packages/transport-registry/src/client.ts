@@ -23,7 +23,7 @@ import {
   serializeManifest,
   withReferrer,
 } from '@stevedore/manifest';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { type Challenge, mergeScopes, parseChallenges, type Scope } from './challenge.ts';
 import { type Credentials, findCredentials } from './credentials.ts';
 import { RegistryError } from './errors.ts';
@@ -138,7 +138,11 @@ interface Answer {
  * ```
  */
 export class RegistryClient {
-  readonly #agent: Agent;
+  /**
+   * The connection pools, made on the first request: undici is loaded then (about 0.1 s
+   * of start-up that a program copying only between local transports never pays).
+   */
+  #agent: Promise<Agent> | undefined;
   readonly #options: RegistryClientOptions;
   readonly #retries: number;
   readonly #credentials: (registry: string, repository: string) => Promise<Credentials | undefined>;
@@ -167,11 +171,17 @@ export class RegistryClient {
     this.#credentials =
       options.credentials ?? ((registry, repository) => findCredentials(registry, repository));
     for (const registry of options.chunked ?? []) this.#needsChunks.add(registry);
-    const ca =
-      options.ca === undefined
-        ? {}
-        : { ca: [...rootCertificates, ...(typeof options.ca === 'string' ? [options.ca] : options.ca)] };
-    this.#agent = new Agent({ keepAliveTimeout: 30_000, connect: ca });
+  }
+
+  // The keep-alive pools, undici loaded on first use.
+  #pools(): Promise<Agent> {
+    this.#agent ??= import('undici').then(({ Agent }) => {
+      const { ca } = this.#options;
+      const extra =
+        ca === undefined ? {} : { ca: [...rootCertificates, ...(typeof ca === 'string' ? [ca] : ca)] };
+      return new Agent({ keepAliveTimeout: 30_000, connect: extra });
+    });
+    return this.#agent;
   }
 
   /** The base URL of a registry's API: HTTPS, or HTTP for loopback and insecure registries. */
@@ -730,7 +740,9 @@ export class RegistryClient {
 
   /** Closes the connection pools. */
   async close(): Promise<void> {
-    await this.#agent.close();
+    const agent = this.#agent;
+    this.#agent = undefined;
+    await (await agent)?.close();
   }
 
   // A request to `/v2/<repository>/<path>` (or to an absolute upload URL), authorized as
@@ -843,7 +855,7 @@ export class RegistryClient {
     const parsed = new URL(url);
     const release = await this.#hostLimit.acquire(parsed.host, options.signal);
     try {
-      const response = await this.#agent.request({
+      const response = await (await this.#pools()).request({
         origin: parsed.origin,
         path: parsed.pathname + parsed.search,
         method,
