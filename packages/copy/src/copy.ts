@@ -176,7 +176,8 @@ function signalOf(options: { readonly signal?: AbortSignal }): { signal?: AbortS
   return options.signal === undefined ? {} : { signal: options.signal };
 }
 
-function isImageNode(source: CopySource): source is ImageNode {
+/** Whether a copy's source is an image in memory rather than an endpoint. @internal */
+export function isImageNode(source: CopySource): source is ImageNode {
   return typeof source === 'object' && source !== null && 'kind' in source;
 }
 

@@ -1,6 +1,6 @@
 import { excerpt } from '@stevedore/errors';
 import { formatReference, parseReference, type Reference } from '@stevedore/transport-registry';
-import { type CopyDestination, type CopyOptions, type CopySource, copy } from './copy.ts';
+import { type CopyDestination, type CopyOptions, type CopySource, copy, isImageNode } from './copy.ts';
 import { type Endpoint, formatEndpoint, toEndpoint } from './endpoint.ts';
 import { CopyError } from './errors.ts';
 import { listTags } from './list-tags.ts';
@@ -208,7 +208,7 @@ function compile(match: RegExp | string, where: string): RegExp {
 
 function expand(job: SyncJob, where: string): Expansion {
   const select = tagSelector(job.tags as SyncTagFilter, `${where}.tags`);
-  if (typeof job.source === 'object' && job.source !== null && 'kind' in job.source) {
+  if (isImageNode(job.source)) {
     throw new CopyError(
       'ERR_ENDPOINT_INVALID',
       `${where}: an image in memory has no tags to select; give a repository such as "oci:./layout" or "docker://host/app"`,
@@ -315,7 +315,12 @@ function describeEndpoint(
   value: CopySource,
 ): { source?: string } | { destination?: string } {
   if (typeof value === 'string') return { [key]: value };
-  if (typeof value !== 'object' || value === null || 'kind' in value || typeof value.transport !== 'string')
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    isImageNode(value) ||
+    typeof value.transport !== 'string'
+  )
     return {};
   return { [key]: formatEndpoint(value) };
 }
