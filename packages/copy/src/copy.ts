@@ -5,6 +5,7 @@ import {
   type Index,
   imageAnnotations,
   imageFormat,
+  type ManifestBytes,
   type TransferOptions,
 } from '@stevedore/image';
 import {
@@ -115,10 +116,13 @@ export async function copy(
   if (plan !== undefined && along === undefined && (await heldByRegistry(plan, to, options))) {
     return { digest: plan.descriptor.digest };
   }
+  const client = () => registryClientOf(options);
   const node =
-    plan?.platformImage === undefined
+    plan === undefined
       ? await selectPlatforms(await readSource(source, { ...transfer, format }), options)
-      : await readRegistry(plan.platformImage, registryClientOf(options), signalOf(options));
+      : plan.platformImage === undefined
+        ? await readRegistry(plan.reference, client(), { ...signalOf(options), manifest: plan.top })
+        : await readRegistry(plan.platformImage, client(), signalOf(options));
   await writeEndpoint(to, node, transfer);
   const digest = node.manifest.digest.toString();
   if (along === undefined) return { digest };
@@ -127,6 +131,9 @@ export async function copy(
 
 /** What a copy from a registry takes, known from the source's top manifest alone. */
 interface RegistryPlan {
+  /** The source, and its top manifest as fetched. */
+  readonly reference: Reference;
+  readonly top: ManifestBytes;
   /** The tag of what is read (the source's, but for one platform of an index). */
   readonly tag: string | undefined;
   /** The manifest the copy writes. */
@@ -146,7 +153,7 @@ async function planRegistryRead(
   const top = await registryClientOf(options).getManifest(source, signalOf(options));
   const manifest = await parseManifest(top.bytes, top.mediaType);
   if (manifest.kind !== 'index' || options.all === true) {
-    return { tag: source.tag, descriptor: manifestDescriptor(manifest) };
+    return { reference: source, top, tag: source.tag, descriptor: manifestDescriptor(manifest) };
   }
   const descriptor = selectManifest(manifest, options.platform ?? hostPlatform());
   const platformImage = {
@@ -154,7 +161,7 @@ async function planRegistryRead(
     repository: source.repository,
     digest: descriptor.digest,
   };
-  return { tag: undefined, descriptor, platformImage };
+  return { reference: source, top, tag: undefined, descriptor, platformImage };
 }
 
 // Registry to registry: whether the destination holds what the copy would write under

@@ -1,5 +1,11 @@
 import { collectBytes, computeDigest, type DigestError } from '@stevedore/digest';
-import { type Descriptor, type ImageConfig, MediaTypes, parseManifest } from '@stevedore/manifest';
+import {
+  type Descriptor,
+  type ImageConfig,
+  MediaTypes,
+  manifestDescriptor,
+  parseManifest,
+} from '@stevedore/manifest';
 import { describe, expect, it } from 'vitest';
 import {
   assembleImage,
@@ -332,6 +338,25 @@ describe('writeImageNode and loadImageNode', () => {
     await writeImageNode(index, destination, { tag: 'v2' });
     expect(asked).toEqual(['v2']);
     expect(calls.slice(written + 2)).toEqual(['commit']);
+  });
+
+  it('writes a manifest with a subject again even where it is held (its referrers bookkeeping)', async () => {
+    const subject = await assembleImage(baseConfig, [await fakeLayer('subject')]);
+    const referrer = await assembleImage(baseConfig, [await fakeLayer('signature')], {
+      subject: manifestDescriptor(subject.manifest),
+    });
+    const { destination: memory, calls } = memoryDestination();
+    const asked: string[] = [];
+    const destination: ImageDestination = {
+      ...memory,
+      async hasManifest() {
+        asked.push('asked');
+        return true;
+      },
+    };
+    await writeImageNode(referrer, destination);
+    expect(asked).toEqual([]);
+    expect(calls).toContain(`manifest ${referrer.manifest.digest.encoded.slice(0, 8)}`);
   });
 
   it('loads the children of an index a few at once, in the index order', async () => {

@@ -74,9 +74,11 @@ export interface ImageDestination {
   mountBlob?(descriptor: Descriptor, origin: BlobOrigin, options?: TransportOptions): Promise<boolean>;
   /**
    * Whether the destination already holds this manifest (under `tag`, when one is given).
-   * Holding a manifest means holding all it refers to, as registries refuse a manifest
-   * whose blobs or children they lack: a write then moves nothing but, at most, the tag.
-   * Optional: without it, each blob is asked for with `hasBlob`.
+   * A write trusts that holding a manifest means holding all it refers to (registries
+   * refuse an image manifest whose blobs they lack, and distribution an index whose
+   * children it lacks) and then moves nothing but, at most, the tag: a blob deleted from
+   * under a manifest the destination holds is not put back. Optional: without it, each
+   * blob is asked for with `hasBlob`.
    */
   hasManifest?(
     descriptor: Descriptor,

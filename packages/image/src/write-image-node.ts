@@ -1,4 +1,9 @@
-import { type Descriptor, isNondistributable, manifestDescriptor } from '@stevedore/manifest';
+import {
+  type Descriptor,
+  isNondistributable,
+  manifestDescriptor,
+  manifestSubject,
+} from '@stevedore/manifest';
 import { imageBlobs } from './accessors.ts';
 import type { BlobSource } from './blob-source.ts';
 import { blobNotFound } from './errors.ts';
@@ -43,7 +48,7 @@ export async function writeImageNode(
   const signal = options.signal === undefined ? {} : { signal: options.signal };
   const tag = options.tag ?? node.tag;
   const blobs = blobsOf(node, options.includeNondistributable === true);
-  const held = await manifestHeld(destination, node, tag, signal);
+  const held = await manifestHeld(destination, node, tag, options, signal);
   if (held !== 'no') {
     for (const { descriptor } of blobs) onProgress?.({ descriptor, state: 'skipped', bytes: 0 });
     if (held === 'untagged' && tag !== undefined) {
@@ -110,18 +115,27 @@ export async function writeImageNode(
 
 // Whether the destination holds the manifest: as asked (`tagged`: under the tag when there
 // is one), only by digest (`untagged`: the tag is still to be put), or not (`no`, also
-// when it cannot tell).
+// when it cannot tell). Never asked for a manifest with a `subject` (putting it again
+// repairs what a destination keeps about referrers, such as a registry's referrers tag)
+// nor when foreign layers are to be copied (registries accept manifests without them).
 async function manifestHeld(
   destination: ImageDestination,
   node: ImageNode,
   tag: string | undefined,
+  options: WriteImageNodeOptions,
   signal: { signal?: AbortSignal },
 ): Promise<'tagged' | 'untagged' | 'no'> {
-  if (destination.hasManifest === undefined) return 'no';
+  if (destination.hasManifest === undefined || manifestSubject(node.manifest) !== undefined) return 'no';
+  if (options.includeNondistributable === true && hasForeignLayers(node)) return 'no';
   const descriptor = manifestDescriptor(node.manifest);
   if (tag !== undefined && (await destination.hasManifest(descriptor, { ...signal, tag }))) return 'tagged';
   if (await destination.hasManifest(descriptor, signal)) return tag === undefined ? 'tagged' : 'untagged';
   return 'no';
+}
+
+function hasForeignLayers(node: ImageNode): boolean {
+  if (node.kind === 'index') return node.children.some(hasForeignLayers);
+  return imageBlobs(node).some((descriptor) => isNondistributable(descriptor.mediaType));
 }
 
 interface PendingBlob {

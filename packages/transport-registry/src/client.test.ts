@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { manifestDigest } from '@stevedore/manifest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RegistryClient, type RegistryEvent } from './index.ts';
+import { openRegistryDestination, RegistryClient, type RegistryEvent } from './index.ts';
 
 const manifest = new TextEncoder().encode(
   '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}',
@@ -286,6 +288,48 @@ describe('RegistryClient', () => {
     ]);
   });
 
+  it('uploads a blob file through reused buffers, over HTTP, with every byte intact and counted', async () => {
+    const bytes = new Uint8Array(randomBytes(6 * 1024 * 1024 + 12345)); // the 4-buffer ring wraps
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const dir = await mkdtemp(join(tmpdir(), 'stevedore-upload-'));
+    const path = join(dir, 'blob');
+    await writeFile(path, bytes);
+    let received = '';
+    let receivedBytes = 0;
+    const registry = await serve((request, response) => {
+      if (request.method === 'POST') {
+        response.writeHead(202, { location: '/v2/app/blobs/uploads/session-1' });
+        return response.end();
+      }
+      const hash = createHash('sha256');
+      // Read slowly, so the socket fills and the client must wait for 'drain'.
+      request.on('data', (part: Buffer) => {
+        hash.update(part);
+        receivedBytes += part.length;
+        request.pause();
+        setTimeout(() => request.resume(), 1);
+      });
+      request.on('end', () => {
+        received = `sha256:${hash.digest('hex')}`;
+        response.writeHead(201);
+        response.end();
+      });
+    });
+    const counted: number[] = [];
+    try {
+      const destination = openRegistryDestination(`${registry}/app`, client());
+      await destination.putBlobFile?.({ mediaType: 'x', digest, size: bytes.length }, path, {
+        onBytes: (done) => counted.push(done),
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(receivedBytes).toBe(bytes.length);
+    expect(received).toBe(digest);
+    expect(counted.at(-1)).toBe(bytes.length);
+    expect(counted.length).toBeGreaterThan(4);
+  });
+
   it('mounts a blob from another repository with a token for both, and says when it could not', async () => {
     const scopes: string[] = [];
     let registry = '';
@@ -369,6 +413,38 @@ describe('RegistryClient', () => {
     expect(await lister.listReferrers(`${registry}/app`, `sha256:${'c'.repeat(64)}`)).toEqual([]);
   });
 
+  it('reads every page of the referrers API, following Link headers', async () => {
+    const subject = `sha256:${'b'.repeat(64)}`;
+    const entry = (n: number) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: `sha256:${String(n).repeat(64)}`,
+      size: n,
+      artifactType: 'a/sig',
+    });
+    const asked: string[] = [];
+    const registry = await serve((request, response, url) => {
+      asked.push(request.url ?? '');
+      const last = url.searchParams.get('last');
+      const page = last === null ? [entry(1), entry(2)] : [entry(3)];
+      response.writeHead(200, {
+        'content-type': 'application/vnd.oci.image.index.v1+json',
+        ...(last === null
+          ? { link: `</v2/team/referrers/referrers/${subject}?n=2&last=2>; rel="next"` }
+          : {}),
+      });
+      response.end(JSON.stringify({ schemaVersion: 2, manifests: page }));
+    });
+    expect(await client().listReferrers(`${registry}/team/referrers`, subject)).toEqual([
+      entry(1),
+      entry(2),
+      entry(3),
+    ]);
+    expect(asked).toEqual([
+      `/v2/team/referrers/referrers/${subject}`,
+      `/v2/team/referrers/referrers/${subject}?n=2&last=2`,
+    ]);
+  });
+
   it('keeps the referrers tag of a subject up to date where a registry lacks the referrers API', async () => {
     const subject = {
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -440,6 +516,28 @@ describe('RegistryClient', () => {
       digest: await digestOf(signature.bytes),
     });
     expect(stored.get(tag)).toBe(before);
+    // A referrers tag the registry refuses: the manifest is stored, and the error says so.
+    const refusing = await serve((request, response, url) => {
+      if (request.method === 'PUT' && url.pathname.includes('/manifests/sha256-')) {
+        response.writeHead(403, { 'content-type': 'application/json' });
+        return response.end('{"errors":[{"code":"DENIED","message":"no"}]}');
+      }
+      request.resume();
+      response.writeHead(request.method === 'PUT' ? 201 : 404);
+      response.end();
+    });
+    const refused = referrer('a/refused');
+    await expect(
+      pusher.putManifest(`${refusing}/app@${await digestOf(refused.bytes)}`, {
+        ...refused,
+        digest: await digestOf(refused.bytes),
+      }),
+    ).rejects.toMatchObject({
+      code: 'ERR_REGISTRY_RESPONSE',
+      status: 403,
+      registryCode: 'DENIED',
+      message: expect.stringContaining('stored, but the referrers tag'),
+    });
     // A registry that answers OCI-Subject indexes referrers itself: no tag is written.
     referrersApi = true;
     stored.delete(tag);

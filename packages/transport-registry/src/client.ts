@@ -50,15 +50,18 @@ export interface RegistryClientOptions {
   readonly retries?: number;
   readonly retryDelay?: number;
   /**
-   * Retries one host gets in a row (default 20): once a host has had that many retries
-   * since it last answered well, its failures are final until it answers well again, so a
-   * registry that is down is not hammered by every request waiting for it.
+   * Retries one host gets in a row (default `concurrencyPerHost` × `retries`, 32): once a
+   * host has had that many retries since it last answered well, its failures are final
+   * until it answers well again, so a registry that is down is not hammered by every
+   * request waiting for it, while one that restarts is waited for by all of them.
    */
   readonly retryBudget?: number;
   /**
    * Requests to one host waiting for their answer at once (default 8); the others wait in
-   * turn. A request holds its place until the answer's headers arrive (an upload, until
-   * its body has been sent), not while its body is read.
+   * turn. A request holds its place until the answer's headers arrive, not while its body
+   * is read. Streamed uploads are not counted (the copy's `concurrency` bounds them): one
+   * holds the connection until its whole body is sent, and the blob read feeding it may
+   * need a request to the same host.
    */
   readonly concurrencyPerHost?: number;
   /**
@@ -118,6 +121,11 @@ interface Call {
   readonly registryWide?: boolean;
   /** Statuses answered rather than thrown. */
   readonly accepted?: readonly number[];
+}
+
+/** A page of referrers: an image index's `manifests`. */
+interface ReferrersPage {
+  readonly manifests?: Descriptor[];
 }
 
 interface Answer {
@@ -374,7 +382,7 @@ export class RegistryClient {
       },
       options,
     );
-    let index: { manifests?: Descriptor[] } | undefined;
+    const manifests: Descriptor[] = [];
     let filtered = false;
     if (answer.status === 404) {
       await answer.body.dump();
@@ -392,15 +400,27 @@ export class RegistryClient {
         await fallback.body.dump();
         return [];
       }
-      index = await readJson(fallback, MAX_MANIFEST_SIZE, ref);
+      manifests.push(...((await readJson<ReferrersPage>(fallback, MAX_MANIFEST_SIZE, ref)).manifests ?? []));
     } else {
       filtered = (header(answer, 'oci-filters-applied') ?? '')
         .split(',')
         .map((name) => name.trim())
         .includes('artifactType');
-      index = await readJson(answer, MAX_MANIFEST_SIZE, ref);
+      // Page after page, as the `Link` header says (distribution-spec, "Listing Referrers").
+      let page: Answer | undefined = answer;
+      while (page !== undefined) {
+        manifests.push(...((await readJson<ReferrersPage>(page, MAX_MANIFEST_SIZE, ref)).manifests ?? []));
+        const next = nextPage(page, 'referrers');
+        page =
+          next === undefined
+            ? undefined
+            : await this.#send(
+                ref,
+                { method: 'GET', path: next, headers: { accept: MediaTypes.OciIndex } },
+                options,
+              );
+      }
     }
-    const manifests = index?.manifests ?? [];
     return options.artifactType === undefined || filtered
       ? manifests
       : manifests.filter((entry) => entry.artifactType === options.artifactType);
@@ -656,7 +676,26 @@ export class RegistryClient {
     if (header(answer, 'oci-subject') !== undefined || !hasSubjectField(manifest.bytes)) return;
     const parsed = await parseManifest(manifest.bytes, manifest.mediaType);
     const subject = manifestSubject(parsed);
-    if (subject !== undefined) await this.#addToReferrersTag(ref, subject.digest, parsed, options);
+    if (subject === undefined) return;
+    try {
+      await this.#addToReferrersTag(ref, subject.digest, parsed, options);
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      const status = error instanceof RegistryError ? error.status : undefined;
+      const registryCode = error instanceof RegistryError ? error.registryCode : undefined;
+      throw new RegistryError(
+        RegistryError.is(error, 'ERR_REGISTRY_UNREACHABLE')
+          ? 'ERR_REGISTRY_UNREACHABLE'
+          : 'ERR_REGISTRY_RESPONSE',
+        `${formatReference(ref)}: manifest ${manifest.digest} stored, but the referrers tag ${referrersTag(subject.digest)} of its subject was not updated (put the manifest again to retry): ${(error as Error).message}`,
+        {
+          reference: formatReference(ref),
+          cause: error,
+          ...(status === undefined ? {} : { status }),
+          ...(registryCode === undefined ? {} : { registryCode }),
+        },
+      );
+    }
   }
 
   // Lists `referrer` in the referrers index under the subject's tag (distribution-spec,
@@ -840,7 +879,8 @@ export class RegistryClient {
   // Whether `host` may have one more retry in a row, counting it.
   #spendRetry(host: string): boolean {
     const spent = this.#retriesInARow.get(host) ?? 0;
-    if (spent >= (this.#options.retryBudget ?? 20)) return false;
+    const budget = this.#options.retryBudget ?? (this.#options.concurrencyPerHost ?? 8) * this.#retries;
+    if (spent >= budget) return false;
     this.#retriesInARow.set(host, spent + 1);
     return true;
   }
@@ -853,7 +893,10 @@ export class RegistryClient {
     options: RequestOptions,
   ): Promise<Answer> {
     const parsed = new URL(url);
-    const release = await this.#hostLimit.acquire(parsed.host, options.signal);
+    // A streamed upload is not counted: it holds its place until its whole body is sent,
+    // and a blob read feeding it (a Range resume on the same host) must never wait for it.
+    const streamed = body !== undefined && !(body instanceof Uint8Array);
+    const release = streamed ? () => {} : await this.#hostLimit.acquire(parsed.host, options.signal);
     try {
       const response = await (await this.#pools()).request({
         origin: parsed.origin,
@@ -1098,10 +1141,11 @@ async function* rechunk(
 }
 
 /** The next page a `Link: <…>; rel="next"` header names, as a path under the call's base. */
-function nextPage(answer: Answer, endpoint: 'tags/list' | '_catalog'): string | undefined {
+function nextPage(answer: Answer, endpoint: 'tags/list' | '_catalog' | 'referrers'): string | undefined {
   const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(answer, 'link') ?? '')?.[1];
   if (next === undefined) return undefined;
-  const at = next.indexOf(endpoint);
+  // The last occurrence in the path: a repository may be named `…/referrers/…` too.
+  const at = (next.split('?')[0] ?? '').lastIndexOf(endpoint);
   return at === -1 ? undefined : next.slice(at);
 }
 

@@ -30,6 +30,7 @@ export {
 } from './reference.ts';
 export {
   openRegistryDestination,
+  type ReadRegistryOptions,
   readRegistry,
   registryTag,
   writeRegistry,

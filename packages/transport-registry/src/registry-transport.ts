@@ -7,6 +7,7 @@ import {
   type ImageDestination,
   type ImageNode,
   loadImageNode,
+  type ManifestBytes,
   type TransferOptions,
   writeImageNode,
 } from '@stevedore/image';
@@ -14,6 +15,12 @@ import { readFileReusing } from '@stevedore/image/node';
 import { parseManifest } from '@stevedore/manifest';
 import type { RegistryClient, RequestOptions } from './client.ts';
 import { type Reference, repositoryOf, toReference } from './reference.ts';
+
+/** Options for {@link readRegistry}. */
+export interface ReadRegistryOptions extends RequestOptions {
+  /** The reference's manifest, already fetched (`getManifest`): not asked for again. */
+  readonly manifest?: ManifestBytes;
+}
 
 /**
  * Reads what a reference names from a registry: its manifest (by tag or digest), the
@@ -23,10 +30,11 @@ import { type Reference, repositoryOf, toReference } from './reference.ts';
 export async function readRegistry(
   reference: string | Reference,
   client: RegistryClient,
-  options: RequestOptions = {},
+  options: ReadRegistryOptions = {},
 ): Promise<ImageNode> {
+  const { manifest: given, ...request } = options;
   const ref = toReference(reference);
-  const top = await client.getManifest(ref, options);
+  const top = given ?? (await client.getManifest(ref, request));
   const repository = repositoryOf(ref);
   const blobs: BlobSource = {
     // Readers verify what they read (readBlob, destinations): not hashed twice here.
@@ -43,7 +51,7 @@ export async function readRegistry(
     blobs,
     manifests,
     ...(ref.tag === undefined ? {} : { tag: ref.tag }),
-    ...options,
+    ...request,
   });
 }
 
@@ -68,15 +76,18 @@ export function openRegistryDestination(
     putBlob: (descriptor, content, options = {}) => client.putBlob(repository, descriptor, content, options),
     // A blob kept as a file (a layout's) goes up through four reused 1 MiB buffers rather
     // than a fresh buffer per chunk that only a full garbage collection frees: about half
-    // the CPU, and the peak RSS no longer grows by ~64 MiB of dead buffers. Safe because
-    // undici asks for the next chunk of an iterable body only once the socket took the
-    // previous one (its write returned true, or 'drain'), and a buffer is read into
-    // again three chunks later.
-    putBlobFile: (descriptor, path, options = {}) =>
-      client.putBlob(repository, descriptor, fileChunks(path, options.signal), {
+    // the CPU, and the peak RSS no longer grows by ~64 MiB of dead buffers. Safe because a
+    // 1 MiB chunk is more than a socket's high-water mark, so undici's write of it answers
+    // false and undici asks the iterable for the next chunk only after 'drain', when the
+    // socket is done with it (TLS has encrypted it by then); a buffer is read into again
+    // three chunks later.
+    async putBlobFile(descriptor, path, options = {}) {
+      const open = async () => fileChunks(path, options.signal, options.onBytes);
+      await client.putBlob(repository, descriptor, await open(), {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
-        reopen: async () => fileChunks(path, options.signal),
-      }),
+        reopen: open,
+      });
+    },
     async mountBlob(descriptor, origin, options = {}) {
       if (origin.registry !== repository.registry || origin.repository === repository.repository)
         return false;
@@ -92,10 +103,24 @@ export function openRegistryDestination(
   };
 }
 
-/** A file's bytes through four reused buffers (see `putBlobFile` above). */
-async function* fileChunks(path: string, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
-  const ring = readFileReusing(path, { buffers: 4, release: async () => {}, ...(signal && { signal }) });
-  for await (const { chunk } of ring) yield chunk;
+/** A file's bytes through four reused 1 MiB buffers (see `putBlobFile` above), counted to `onBytes`. */
+async function* fileChunks(
+  path: string,
+  signal: AbortSignal | undefined,
+  onBytes: ((bytes: number) => void) | undefined,
+): AsyncGenerator<Uint8Array> {
+  const ring = readFileReusing(path, {
+    buffers: 4,
+    chunkSize: 1024 * 1024,
+    release: async () => {},
+    ...(signal && { signal }),
+  });
+  let bytes = 0;
+  for await (const { chunk } of ring) {
+    yield chunk;
+    bytes += chunk.byteLength;
+    onBytes?.(bytes);
+  }
 }
 
 /**
