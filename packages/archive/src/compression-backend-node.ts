@@ -2,8 +2,7 @@
 // One-shot calls run on the libuv threadpool, so the parallel encoders get as many
 // cores as there are blocks in flight, without worker_threads.
 import { availableParallelism } from 'node:os';
-import { Readable, type Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import {
   constants,
@@ -27,6 +26,8 @@ const decodeChunkSize = MiB;
 // ahead; timed once by hand, not in bench/).
 const decodeAhead = 4 * MiB;
 const decoderOptions = { chunkSize: decodeChunkSize, readableHighWaterMark: decodeAhead };
+// Bytes per write into a streaming decoder (two input buffers take turns).
+const inputBuffer = MiB;
 
 const deflateRawAsync = promisify<Uint8Array, ZlibOptions, Uint8Array>(deflateRaw);
 const zstdCompressAsync = promisify<Uint8Array, ZstdOptions, Uint8Array>(zstdCompress);
@@ -64,30 +65,77 @@ export const compressionBackend: CompressionBackend = {
 
   gunzip(chunks) {
     // Node's gunzip reads concatenated members and skips zero padding after the last.
-    return transform(createGunzip(decoderOptions), chunks);
+    return transform(createGunzip(decoderOptions), pieces(chunks));
   },
 
   unzstd(chunks) {
     // Writes never cross a frame boundary: node:zlib drops the frames after the first
     // of a single write (nodejs/node#64741).
-    return transform(createZstdDecompress(decoderOptions), pieces(chunks));
+    return transform(createZstdDecompress(decoderOptions), framePieces(chunks));
   },
 };
 
-async function* pieces(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
-  for await (const piece of scanZstdFrames(chunks)) yield piece.bytes;
+/** Input for {@link transform}: bytes, and whether a write must end after them. */
+interface Piece {
+  readonly bytes: Uint8Array;
+  readonly end?: boolean;
 }
 
-// Runs chunks through a zlib stream. Ending the iteration early destroys the stream,
-// which closes the input; an input error reaches the loop as the same error object.
+async function* pieces(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Piece, void, undefined> {
+  for await (const bytes of chunks) yield { bytes };
+}
+
+async function* framePieces(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Piece, void, undefined> {
+  for await (const piece of scanZstdFrames(chunks))
+    yield { bytes: piece.bytes, end: piece.frame !== undefined };
+}
+
+// Runs pieces through a zlib stream, copied into two reused 1 MiB input buffers that take
+// turns: zlib works on one while the other fills, writes are big (ending early only where
+// a piece says so), and each piece is done with before the next is asked for, so a
+// source may reuse its buffers (`transientChunks`). A write's callback comes once zlib has
+// taken all of its input. Ending the iteration early destroys the stream, which stops the
+// feeding; an input error reaches the loop as the same error object.
 async function* transform(
   stream: Transform,
-  chunks: AsyncIterable<Uint8Array>,
+  input: AsyncIterable<Piece>,
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const done = pipeline(Readable.from(chunks, { objectMode: false }), stream);
-  done.catch(() => {}); // the same error surfaces from the stream below
-  for await (const chunk of stream) yield toUint8Array(chunk as Uint8Array);
-  await done;
+  const feed = (async () => {
+    const buffers = [new Uint8Array(inputBuffer), new Uint8Array(inputBuffer)];
+    const writes: Array<Promise<void> | undefined> = [undefined, undefined];
+    let current = 0;
+    let filled = 0;
+    const send = () => {
+      const bytes = (buffers[current] as Uint8Array).subarray(0, filled);
+      writes[current] = new Promise<void>((resolve, reject) => {
+        stream.write(bytes, (error) => (error ? reject(error) : resolve()));
+      });
+      current ^= 1;
+      filled = 0;
+    };
+    for await (const { bytes, end } of input) {
+      for (let offset = 0; offset < bytes.length; ) {
+        await writes[current]; // zlib is done with this buffer
+        writes[current] = undefined;
+        const length = Math.min(inputBuffer - filled, bytes.length - offset);
+        (buffers[current] as Uint8Array).set(bytes.subarray(offset, offset + length), filled);
+        filled += length;
+        offset += length;
+        if (filled === inputBuffer) send();
+      }
+      if (end === true && filled > 0) send();
+    }
+    if (filled > 0) send();
+    await Promise.all(writes);
+    stream.end();
+  })();
+  feed.catch((error: unknown) => stream.destroy(error as Error)); // surfaces from the stream below
+  try {
+    for await (const chunk of stream) yield toUint8Array(chunk as Uint8Array);
+    await feed;
+  } finally {
+    stream.destroy();
+  }
 }
 
 // A plain Uint8Array view of a Buffer: public APIs give no Buffers.

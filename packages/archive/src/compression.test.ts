@@ -125,6 +125,26 @@ describe.each(backends)('%s backend', (_name, backend) => {
         });
       }
 
+      it('is done with each input chunk before asking for the next (a source may reuse its buffer)', async () => {
+        const input = mixed(2 * MiB + 777);
+        const compressed = await collectBytes(compressWith(backend, input, compression));
+        // One buffer for every chunk, spoilt as soon as the next is asked for; a first
+        // chunk of 2 bytes (too few to tell the compression) and odd sizes after it.
+        async function* reusing(): AsyncGenerator<Uint8Array> {
+          const buffer = new Uint8Array(40_000);
+          const sizes = [2, 3, 40_000, 12_345];
+          for (let offset = 0, turn = 0; offset < compressed.length; turn++) {
+            const size = Math.min(sizes[Math.min(turn, 3)] ?? 1, compressed.length - offset);
+            buffer.set(compressed.subarray(offset, offset + size));
+            offset += size;
+            yield buffer.subarray(0, size);
+            buffer.fill(0xee);
+          }
+        }
+        expectBytes(await collectBytes(decompressWith(backend, reusing(), 'auto')), input);
+        expectBytes(await collectBytes(decompressWith(backend, reusing(), compression)), input);
+      });
+
       it('is deterministic: same bytes twice, and for any chunking of the input', async () => {
         const input = mixed(3 * gzipBlockSize + 5000);
         const whole = await collectBytes(compressWith(backend, input, compression));

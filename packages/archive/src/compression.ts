@@ -66,6 +66,9 @@ export function compress(
  * frames of 4 MiB, but a stream written as one big frame (`zstd` CLI, Go encoders) is
  * held whole, up to the WebAssembly heap's limit.
  *
+ * Each chunk of `source` is done with before the next is asked for (what a source that
+ * reuses its buffers needs, such as a registry blob read with `transientChunks`).
+ *
  * @throws {TypeError} for a compression that is not a string.
  * @throws {RangeError} for an unknown compression.
  * @throws {ArchiveError} `ERR_DECOMPRESSION_FAILED` for corrupt or truncated input (the
@@ -154,7 +157,8 @@ async function* decompressDetected(
     while (length < 4) {
       const next = await chunks.next();
       if (next.done) break;
-      head.push(next.value);
+      // Copied when a first chunk of under 4 bytes is to be kept while the next is read.
+      head.push(next.value.length < 4 ? next.value.slice() : next.value);
       length += next.value.length;
     }
     const compression = detectCompression(concatBytes(head).subarray(0, 4));

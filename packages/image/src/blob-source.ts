@@ -4,6 +4,13 @@ import type { Descriptor } from '@stevedore/manifest';
 /** Options of every blob read. */
 export interface OpenBlobOptions {
   readonly signal?: AbortSignal;
+  /**
+   * The reader is done with each chunk when it asks for the next one (it copies or writes
+   * it first): a source may then read into a few reused buffers rather than a fresh one
+   * per chunk, as a registry does for big blobs. Chunks are then valid only until the
+   * next is asked for.
+   */
+  readonly transientChunks?: boolean;
 }
 
 /**

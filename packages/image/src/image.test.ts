@@ -410,6 +410,27 @@ describe('writeImageNode and loadImageNode', () => {
     expect(mine.map((event) => event.state)).toEqual(['started', 'progress', 'progress', 'done']);
   });
 
+  it('opens layers with transientChunks only for a destination that takes them', async () => {
+    const layer = await fakeLayer('transient');
+    const image = await assembleImage(baseConfig, [layer]);
+    const written = memoryDestination();
+    await writeImageNode(image, written.destination);
+    const stored = memoryBlobSource(written.blobs);
+    const asked: Array<boolean | undefined> = [];
+    const recording: typeof stored = {
+      async openBlob(descriptor, options) {
+        if (descriptor.digest === layer.descriptor.digest) asked.push(options?.transientChunks);
+        return stored.openBlob(descriptor, options);
+      },
+    };
+    const loaded = await loadImageNode(image.manifest, { blobs: recording });
+    await writeImageNode(loaded, memoryDestination().destination);
+    const taking = memoryDestination();
+    await writeImageNode(loaded, { ...taking.destination, transientChunks: true });
+    expect(asked).toEqual([undefined, true]);
+    expect(taking.blobs.get(layer.descriptor.digest)).toEqual(encoder.encode('compressed:transient'));
+  });
+
   it('skips blobs the destination already holds', async () => {
     const image = await assembleImage(baseConfig, [await fakeLayer('one')]);
     const { destination, calls } = memoryDestination();

@@ -1,8 +1,8 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { type FileHandle, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeDigest } from '@stevedore/digest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { combineBlobSources, memoryBlobSource } from './blob-source.ts';
 import {
   copyVerifiedFile,
@@ -89,15 +89,47 @@ describe('createAtomicFileWriter', () => {
     expect(await readdir(dir)).toEqual(['out']);
   });
 
-  it('reports a failed queued write on flush, write and commit, and removes the file', async () => {
+  it('reports a failed write on flush, write and commit, and removes the file', async () => {
     const file = await createAtomicFileWriter({ temporaryDirectory: dir });
     await file.write(new Uint8Array([1, 2, 3]));
-    // Not bytes: the write fails in the queue, after `write` has returned.
-    await file.write({ byteLength: 4 } as unknown as Uint8Array);
-    await expect(file.flush()).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
-    await expect(file.write(new Uint8Array([4]))).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
-    await expect(file.commit(join(dir, 'out'))).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    const probe = await open(join(dir, 'probe'), 'w');
+    const prototype = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    await rm(join(dir, 'probe'));
+    const full = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    const write = vi.spyOn(prototype, 'write').mockRejectedValueOnce(full);
+    try {
+      await expect(file.flush()).rejects.toMatchObject({ code: 'ENOSPC' });
+      await expect(file.write(new Uint8Array([4]))).rejects.toMatchObject({ code: 'ENOSPC' });
+      await expect(file.commit(join(dir, 'out'))).rejects.toMatchObject({ code: 'ENOSPC' });
+    } finally {
+      write.mockRestore();
+    }
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('copies each chunk before `write` resolves, and writes whole 1 MiB buffers', async () => {
+    const file = await createAtomicFileWriter({ temporaryDirectory: dir });
+    const probe = await open(join(dir, 'probe'), 'w');
+    const prototype = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    await rm(join(dir, 'probe'));
+    const write = vi.spyOn(prototype, 'write');
+    const expected: Buffer[] = [];
+    const chunk = new Uint8Array(64 * 1024); // one buffer, reused for every chunk, as a socket reader's
+    try {
+      for (let index = 0; index < 50; index++) {
+        chunk.fill(index);
+        expected.push(Buffer.from(chunk));
+        await file.write(chunk);
+      }
+      await file.commit(join(dir, 'out'));
+      // 3.125 MiB: three full buffers and the rest.
+      expect(write.mock.calls.map((call) => call[2])).toEqual([1048576, 1048576, 1048576, 131072]);
+    } finally {
+      write.mockRestore();
+    }
+    expect(Buffer.compare(await readFile(join(dir, 'out')), Buffer.concat(expected))).toBe(0);
   });
 });
 

@@ -64,7 +64,11 @@ export interface AtomicFileWriterOptions {
 
 /** A file written under a temporary name and renamed whole, or removed. */
 export interface AtomicFileWriter {
-  /** Queues a chunk; waits only when `maxQueued` bytes are waiting. */
+  /**
+   * Copies a chunk into the writer's buffers, which are written out as they fill; waits
+   * only while every buffer is being written. The chunk is the caller's again once the
+   * call resolves (it may be a reused buffer). Calls must not overlap.
+   */
   write(chunk: Uint8Array): Promise<void>;
   /** Resolves when every chunk given so far is written. */
   flush(): Promise<void>;
@@ -79,46 +83,101 @@ export interface AtomicFileWriter {
   abort(): Promise<void>;
 }
 
+/** Bytes per buffer of an {@link AtomicFileWriter}: one write each. */
+const WRITE_BUFFER = 1024 * 1024;
+/** Bytes an {@link AtomicFileWriter} writes between syncs it starts as it goes. */
+const SYNC_EVERY = 32 * 1024 * 1024;
+
 /**
- * A file written to a temporary name: writes are queued (up to `maxQueued` bytes) so the
- * producer keeps working while the disk catches up; `commit` flushes, closes and renames
- * it, so the file is either whole under its name or not there at all.
+ * A file written to a temporary name: chunks are copied into a few reused 1 MiB buffers
+ * (`maxQueued` bytes in all), each written in one call once full while the producer fills
+ * the next, so memory stays flat, the disk sees big writes, and the producer may reuse its
+ * own buffers. Every 32 MiB written it starts a sync beside the writes, so that `commit`,
+ * which flushes, syncs, closes and renames the file, finds little left to sync: the file
+ * is either whole under its name or not there at all.
  */
 export async function createAtomicFileWriter(options: AtomicFileWriterOptions): Promise<AtomicFileWriter> {
   const temporary = join(options.temporaryDirectory, `.tmp-${randomUUID()}`);
   const handle = await open(temporary, 'wx');
-  const maxQueued = options.maxQueued ?? 4 * 1024 * 1024;
+  const count = Math.max(2, Math.ceil((options.maxQueued ?? 4 * 1024 * 1024) / WRITE_BUFFER));
+  // Allocated on first use (a small file needs one, and its untouched pages cost nothing).
+  const buffers: (Uint8Array | undefined)[] = Array.from({ length: count }, () => undefined);
+  const writes: (Promise<void> | undefined)[] = Array.from({ length: count }, () => undefined);
+  let current = 0; // the buffer being filled
+  let filled = 0; // bytes in it
   let tail: Promise<void> = Promise.resolve();
-  let queued = 0;
   let failure: unknown;
+  // Synced as it grows, beside the writes, so the disk works while the producer does and
+  // `commit`'s sync has little left to do (on a 500 MB pull it was a third of a second).
+  let written = 0;
+  let syncing: Promise<void> | undefined;
+  const syncSoFar = () => {
+    if (options.sync === false || syncing !== undefined || written < SYNC_EVERY) return;
+    written = 0;
+    syncing = handle
+      .datasync()
+      .catch((error: unknown) => {
+        failure ??= error;
+      })
+      .finally(() => {
+        syncing = undefined;
+      });
+  };
+  // Writes the filled part of the current buffer after the writes before it, and moves on.
+  const writeOut = () => {
+    const buffer = buffers[current] as Uint8Array;
+    const length = filled;
+    tail = tail.then(async () => {
+      if (failure !== undefined) return;
+      try {
+        await handle.write(buffer, 0, length);
+        written += length;
+        syncSoFar();
+      } catch (error) {
+        failure = error;
+      }
+    });
+    writes[current] = tail;
+    current = (current + 1) % count;
+    filled = 0;
+  };
   const settle = async () => {
+    if (filled > 0) writeOut();
     await tail;
     if (failure !== undefined) throw failure;
   };
   return {
     async write(chunk) {
-      if (failure !== undefined) throw failure;
-      queued += chunk.byteLength;
-      tail = tail.then(async () => {
-        if (failure !== undefined) return;
-        try {
-          await handle.write(chunk);
-        } catch (error) {
-          failure = error;
-        } finally {
-          queued -= chunk.byteLength;
+      for (let offset = 0; offset < chunk.byteLength; ) {
+        if (failure !== undefined) throw failure;
+        const pending = writes[current];
+        if (pending !== undefined) {
+          await pending; // this buffer's last write is still under way
+          writes[current] = undefined;
+          continue;
         }
-      });
-      if (queued > maxQueued) await settle();
+        const buffer = buffers[current] ?? new Uint8Array(WRITE_BUFFER);
+        buffers[current] = buffer;
+        const length = Math.min(WRITE_BUFFER - filled, chunk.byteLength - offset);
+        buffer.set(chunk.subarray(offset, offset + length), filled);
+        filled += length;
+        offset += length;
+        if (filled === WRITE_BUFFER) writeOut();
+      }
+      if (failure !== undefined) throw failure;
     },
     flush: settle,
     async writeAt(position, bytes) {
       await settle();
       await handle.write(bytes, 0, bytes.byteLength, position);
+      written += bytes.byteLength;
+      syncSoFar();
     },
     async commit(path) {
       try {
         await settle();
+        await syncing;
+        if (failure !== undefined) throw failure;
         if (options.sync !== false) await handle.sync();
         await handle.close();
         await mkdir(dirname(path), { recursive: true });
@@ -131,6 +190,7 @@ export async function createAtomicFileWriter(options: AtomicFileWriterOptions): 
     },
     async abort() {
       await tail.catch(() => {});
+      await syncing;
       await handle.close().catch(() => {});
       await rm(temporary, { force: true });
     },

@@ -49,6 +49,11 @@ export interface PutManifestOptions extends TransportOptions {
 export interface ImageDestination {
   /** Whether the destination already holds a blob (it is then not sent). */
   hasBlob(descriptor: Descriptor, options?: TransportOptions): Promise<boolean>;
+  /**
+   * `putBlob` is done with each chunk of its stream when it asks for the next (it copies
+   * or writes it first): the copy engine then opens blobs with `transientChunks`.
+   */
+  readonly transientChunks?: boolean;
   /** Stores a blob from a stream. */
   putBlob(
     descriptor: Descriptor,

@@ -85,7 +85,10 @@ export async function writeImageNode(
       // The destination verifies what it stores (ImageDestination's contract): hashing
       // here as well would read every byte's digest twice.
       const open = async () => {
-        const content = await blobs.openBlob(descriptor, { signal });
+        const content = await blobs.openBlob(descriptor, {
+          signal,
+          ...(destination.transientChunks === true && { transientChunks: true }),
+        });
         if (content === undefined) throw blobNotFound(descriptor.digest, `the blob source of ${owner}`);
         return onProgress === undefined ? content : countProgress(content, descriptor, onProgress);
       };

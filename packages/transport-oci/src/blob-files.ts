@@ -29,7 +29,9 @@ export function blobFiles(pathOf: (descriptor: Descriptor) => string): BlobSourc
 }
 
 /** The blob half of a destination that keeps one file per blob. @internal */
-export type BlobFileStore = Required<Pick<ImageDestination, 'hasBlob' | 'putBlob' | 'putBlobFile'>>;
+export type BlobFileStore = Required<
+  Pick<ImageDestination, 'hasBlob' | 'putBlob' | 'putBlobFile' | 'transientChunks'>
+>;
 
 /**
  * Stores blobs as one file each, at `pathOf(descriptor)`: verified as they are written to
@@ -51,6 +53,8 @@ export function blobFileStore(
   };
   return {
     hasBlob: found,
+    // Each chunk is hashed and copied into the file writer's buffers before the next is asked for.
+    transientChunks: true,
     async putBlob(descriptor, content, options = {}) {
       if (await found(descriptor)) return; // the caller's stream is left unread
       const verified = verifyStream(content, { digest: descriptor.digest, size: descriptor.size }, options);

@@ -93,7 +93,13 @@ export async function writeDockerArchive(
       const header = position;
       await put(encodeFileHeaderBlock({ name: layerName(layer), type: 'file', size: 0 }));
       let size = 0;
-      const tar = await readLayerTar(layer, { ...(signal && { signal }), ...(onProgress && { onProgress }) });
+      // Every chunk is copied into the file writer's buffers before the next is asked for:
+      // the source may read into reused buffers (a registry does, for big layers).
+      const tar = await readLayerTar(layer, {
+        transientChunks: true,
+        ...(signal && { signal }),
+        ...(onProgress && { onProgress }),
+      });
       for await (const chunk of tar) {
         await put(chunk);
         size += chunk.byteLength;

@@ -712,6 +712,64 @@ describe('RegistryClient', () => {
     expect(await read()).toEqual(big);
   });
 
+  it('reads a big blob into reused buffers for a reader that allows it: auth, redirect, Range resume', async () => {
+    const big = randomBytes(3 * 1024 * 1024);
+    const digest = `sha256:${createHash('sha256').update(big).digest('hex')}`;
+    const storageSaw: Array<{ authorization?: string; range?: string }> = [];
+    const storage = await serve((request, response) => {
+      storageSaw.push({
+        ...(request.headers.authorization === undefined
+          ? {}
+          : { authorization: request.headers.authorization }),
+        ...(request.headers.range === undefined ? {} : { range: request.headers.range }),
+      });
+      if (storageSaw.length === 1) {
+        response.writeHead(200, { 'content-length': big.length });
+        response.write(big.subarray(0, 1024 * 1024), () => setTimeout(() => request.socket.destroy(), 20));
+        return;
+      }
+      const from = Number(/bytes=(\d+)-/.exec(request.headers.range ?? '')?.[1] ?? 0);
+      response.writeHead(206, {
+        'content-range': `bytes ${from}-${big.length - 1}/${big.length}`,
+        'content-length': big.length - from,
+      });
+      response.end(big.subarray(from));
+    });
+    const registry = await serve((request, response) => {
+      if (request.headers.authorization === undefined) {
+        response.writeHead(401, { 'www-authenticate': 'Basic realm="r"', 'content-length': 0 });
+        response.end();
+        return;
+      }
+      response.writeHead(307, { location: `http://${storage}/bucket/object`, 'content-length': 0 });
+      response.end();
+    });
+    const events: RegistryEvent[] = [];
+    const reader = client({
+      credentials: async () => ({ username: 'u', password: 'p' }),
+      onEvent: (event) => events.push(event),
+    });
+    const descriptor = { mediaType: 'x', digest, size: big.length };
+    const memory = new Set<ArrayBufferLike>();
+    const hash = createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of await reader.getBlob(`${registry}/app`, descriptor, {
+      transientChunks: true,
+    })) {
+      memory.add(chunk.buffer);
+      hash.update(chunk);
+      bytes += chunk.byteLength;
+    }
+    expect(bytes).toBe(big.length);
+    expect(`sha256:${hash.digest('hex')}`).toBe(digest);
+    expect(storageSaw[0]).toEqual({});
+    expect(storageSaw[1]?.range).toMatch(/^bytes=\d+-$/);
+    expect(storageSaw.every((seen) => seen.authorization === undefined)).toBe(true);
+    expect(events.map((event) => event.type)).toEqual(['retry']);
+    // Two connections' worth of reused buffers (and a head's leftover each), not a buffer per read.
+    expect(memory.size).toBeLessThanOrEqual(2 * 8 + 2);
+  });
+
   it('sends a blob again in chunks after a 413, halving chunks the proxy still refuses', async () => {
     const big = new Uint8Array(300_000).map((_, index) => (index * 13) % 251);
     const digest = `sha256:${createHash('sha256').update(big).digest('hex')}`;

@@ -23,12 +23,13 @@ import {
   serializeManifest,
   withReferrer,
 } from '@stevedore/manifest';
-import type { Agent, Dispatcher } from 'undici';
+import type { Agent } from 'undici';
 import { type Challenge, mergeScopes, parseChallenges, type Scope } from './challenge.ts';
 import { type Credentials, findCredentials } from './credentials.ts';
 import { RegistryError } from './errors.ts';
 import { KeyedLimit } from './host-limit.ts';
 import { formatReference, type Reference, registryApiHost, repositoryOf, toReference } from './reference.ts';
+import { type Answer, socketGet } from './socket-get.ts';
 
 /** Options for {@link RegistryClient}. */
 export interface RegistryClientOptions {
@@ -106,6 +107,8 @@ const MANIFEST_ACCEPT = ACCEPTED_MANIFEST_MEDIA_TYPES.join(', ');
 const MAX_JSON = 16 * 1024 * 1024;
 const DEFAULT_CHUNK = 8 * 1024 * 1024;
 const MIN_CHUNK = 64 * 1024;
+/** The smallest blob read into reused buffers on a connection of its own, when the reader allows. */
+const REUSED_BUFFERS_FROM = 1024 * 1024;
 
 interface Call {
   readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -121,17 +124,13 @@ interface Call {
   readonly registryWide?: boolean;
   /** Statuses answered rather than thrown. */
   readonly accepted?: readonly number[];
+  /** A GET whose 2xx body may be read into reused buffers ({@link socketGet}). */
+  readonly reuseBuffers?: boolean;
 }
 
 /** A page of referrers: an image index's `manifests`. */
 interface ReferrersPage {
   readonly manifests?: Descriptor[];
-}
-
-interface Answer {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: Dispatcher.ResponseData['body'];
 }
 
 /**
@@ -183,13 +182,21 @@ export class RegistryClient {
 
   // The keep-alive pools, undici loaded on first use.
   #pools(): Promise<Agent> {
-    this.#agent ??= import('undici').then(({ Agent }) => {
-      const { ca } = this.#options;
-      const extra =
-        ca === undefined ? {} : { ca: [...rootCertificates, ...(typeof ca === 'string' ? [ca] : ca)] };
-      return new Agent({ keepAliveTimeout: 30_000, connect: extra });
-    });
+    this.#agent ??= import('undici').then(
+      ({ Agent }) =>
+        new Agent({ keepAliveTimeout: 30_000, connect: this.#ca === undefined ? {} : { ca: this.#ca } }),
+    );
     return this.#agent;
+  }
+
+  // The certificates trusted for HTTPS: Node's roots and the `ca` option's, or the defaults.
+  get #ca(): string[] | undefined {
+    const { ca } = this.#options;
+    return ca === undefined ? undefined : [...rootCertificates, ...(typeof ca === 'string' ? [ca] : ca)];
+  }
+
+  get #userAgent(): string {
+    return this.#options.userAgent ?? 'stevedore';
   }
 
   /** The base URL of a registry's API: HTTPS, or HTTP for loopback and insecure registries. */
@@ -282,13 +289,16 @@ export class RegistryClient {
   async getBlob(
     repository: string | Reference,
     descriptor: Descriptor,
-    options: RequestOptions & { readonly verify?: boolean } = {},
+    options: RequestOptions & { readonly verify?: boolean; readonly transientChunks?: boolean } = {},
   ): Promise<AsyncIterable<Uint8Array>> {
     const ref = toReference(repository);
     const path = `blobs/${descriptor.digest}`;
-    const first = await this.#send(ref, { method: 'GET', path }, options);
+    // A reader done with each chunk when it asks for the next gets a big blob through a
+    // few reused buffers (small ones keep to the pooled keep-alive connections).
+    const reuseBuffers = options.transientChunks === true && descriptor.size >= REUSED_BUFFERS_FROM;
+    const first = await this.#send(ref, { method: 'GET', path, reuseBuffers }, options);
     const resume = (offset: number) =>
-      this.#send(ref, { method: 'GET', path, headers: { range: `bytes=${offset}-` } }, options);
+      this.#send(ref, { method: 'GET', path, reuseBuffers, headers: { range: `bytes=${offset}-` } }, options);
     const url = `${this.baseUrl(ref.registry)}/v2/${ref.repository}/${path}`;
     const content = this.#resumable(first, descriptor, url, resume, options);
     // Unverified only for a caller that verifies (a destination: ImageDestination's contract).
@@ -816,6 +826,7 @@ export class RegistryClient {
         options,
         // Idempotent, and the body can be sent again.
         replayable && call.method !== 'POST' && call.method !== 'PATCH',
+        call.reuseBuffers === true,
       );
       if ([301, 302, 303, 307, 308].includes(answer.status) && attempt < 5 && replayable) {
         await answer.body.dump();
@@ -845,6 +856,7 @@ export class RegistryClient {
     body: Uint8Array | AsyncIterable<Uint8Array> | undefined,
     options: RequestOptions,
     idempotent: boolean,
+    reuseBuffers = false,
   ): Promise<Answer> {
     const retries = idempotent ? this.#retries : 0;
     const host = new URL(url).host;
@@ -852,7 +864,7 @@ export class RegistryClient {
       let reason: string;
       let retryAfter: string | undefined;
       try {
-        const answer = await this.#request(url, method, headers, body, options);
+        const answer = await this.#request(url, method, headers, body, options, reuseBuffers);
         if (answer.status !== 429 && answer.status < 500) {
           this.#retriesInARow.delete(host);
           return answer;
@@ -891,6 +903,7 @@ export class RegistryClient {
     headers: Record<string, string>,
     body: Uint8Array | AsyncIterable<Uint8Array> | undefined,
     options: RequestOptions,
+    reuseBuffers = false,
   ): Promise<Answer> {
     const parsed = new URL(url);
     // A streamed upload is not counted: it holds its place until its whole body is sent,
@@ -898,6 +911,14 @@ export class RegistryClient {
     const streamed = body !== undefined && !(body instanceof Uint8Array);
     const release = streamed ? () => {} : await this.#hostLimit.acquire(parsed.host, options.signal);
     try {
+      if (reuseBuffers && method === 'GET' && body === undefined) {
+        const answer = await socketGet(parsed, {
+          headers: { 'user-agent': this.#userAgent, ...headers },
+          ...(this.#ca === undefined ? {} : { ca: this.#ca }),
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        });
+        if (answer !== undefined) return answer; // else a chunked body: asked again below
+      }
       const response = await (await this.#pools()).request({
         origin: parsed.origin,
         path: parsed.pathname + parsed.search,
@@ -906,7 +927,7 @@ export class RegistryClient {
         // with a body) unless told not to: every `hasBlob` would cost a new connection
         // (on HTTPS a new TLS handshake) and leave none open for the next request.
         ...(method === 'HEAD' ? { reset: false } : {}),
-        headers: { 'user-agent': this.#options.userAgent ?? 'stevedore', ...headers },
+        headers: { 'user-agent': this.#userAgent, ...headers },
         // An iterable body goes to undici as it is (its types list only streams): undici
         // then asks for the next chunk only once the socket took the last one, which lets
         // a caller reuse its buffers (a Readable would read ahead).
@@ -1169,7 +1190,7 @@ function headerList(answer: Answer, name: string): string {
   return Array.isArray(value) ? value.join(', ') : (value ?? '');
 }
 
-async function* chunksOf(body: Readable | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+async function* chunksOf(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   for await (const chunk of body as AsyncIterable<Uint8Array>) {
     yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   }
