@@ -501,7 +501,8 @@ it('copies through a proxy that drops connections, throttles, fails and refuses 
     onEvent: (event) => events.push(event),
   });
   try {
-    const noise = new Uint8Array(randomBytes(400_000));
+    // Over 1 MiB: pulled into the layout, it is read into reused buffers (socketGet).
+    const noise = new Uint8Array(randomBytes(1_500_000));
     const image = await buildImage(
       [[{ name: 'noise', type: 'file', content: noise }], [file('small', 'x')]],
       {},

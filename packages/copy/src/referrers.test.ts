@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assembleImage, assembleIndex, type Image, type ImageNode } from '@stevedore/image';
@@ -61,6 +61,22 @@ describe('listOciLayoutReferrers', () => {
     ]);
     expect(await listOciLayoutReferrers(source, digestOf(arm))).toEqual([]);
     expect(await listOciLayoutReferrers(source, digestOf(amd), { artifactType: 'other/type' })).toEqual([]);
+  });
+
+  it('reads only OCI manifests and indexes: an entry of another type is not opened', async () => {
+    const { source, amd, amdSignature } = await sourceWithReferrers();
+    const indexFile = join(source, 'index.json');
+    const layoutIndex = JSON.parse(await readFile(indexFile, 'utf8')) as { manifests: unknown[] };
+    // Its blob is not in the layout: reading it would fail.
+    layoutIndex.manifests.push({
+      mediaType: 'application/vnd.example.thing',
+      digest: `sha256:${'0'.repeat(64)}`,
+      size: 2,
+    });
+    await writeFile(indexFile, JSON.stringify(layoutIndex));
+    expect((await listOciLayoutReferrers(source, digestOf(amd))).map((entry) => entry.digest)).toEqual([
+      digestOf(amdSignature),
+    ]);
   });
 });
 

@@ -9,6 +9,7 @@ import {
 import {
   type Descriptor,
   MAX_MANIFEST_SIZE,
+  MediaTypes,
   manifestSubject,
   parseManifest,
   referrerDescriptor,
@@ -120,8 +121,9 @@ function selectEntry(
 
 /**
  * The manifests of a layout that refer to `digest` through their `subject` (signatures,
- * SBOMs), as a referrers index lists them: every manifest `index.json` lists is read
- * to find them (the image layout has no referrers index of its own). With
+ * SBOMs), as a referrers index lists them: every OCI manifest and index `index.json`
+ * lists is read to find them (the image layout has no referrers index of its own); other
+ * entries (Docker manifests, unknown types) cannot have a subject and are not read. With
  * `artifactType`, only those of that type.
  * @throws {TransportError} `ERR_LAYOUT_INVALID`; the digest errors of a manifest whose
  *   bytes are not what `index.json` says.
@@ -135,6 +137,8 @@ export async function listOciLayoutReferrers(
   const signal = options.signal === undefined ? {} : { signal: options.signal };
   const found: Descriptor[] = [];
   for (const entry of (await readIndexOf(files)).manifests) {
+    // Only OCI manifests and indexes have a `subject`: Docker's and others are not read.
+    if (entry.mediaType !== MediaTypes.OciManifest && entry.mediaType !== MediaTypes.OciIndex) continue;
     if (found.some((referrer) => referrer.digest === entry.digest)) continue;
     const bytes = await readBlobBytes(files.blobs, entry, { ...signal, limit: MAX_MANIFEST_SIZE });
     const manifest = await parseManifest(bytes, entry.mediaType);

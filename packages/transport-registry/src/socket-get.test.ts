@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { socketGet } from './socket-get.ts';
 
@@ -19,6 +21,7 @@ async function serve(handler: (request: IncomingMessage, response: ServerRespons
   return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/app/blobs/x`);
 }
 
+const run = promisify(execFile);
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 describe('socketGet', () => {
@@ -132,6 +135,26 @@ describe('socketGet', () => {
     await expect(async () => {
       for await (const _chunk of answer?.body ?? []) after.abort(new Error('stopped'));
     }).rejects.toThrow('stopped');
+  });
+
+  it('does not keep the process alive with a body left unread', async () => {
+    const url = await serve((_request, response) => {
+      const big = Buffer.alloc(8 * 1024 * 1024, 1);
+      response.writeHead(200, { 'content-length': big.length });
+      response.end(big);
+    });
+    // A process that asks and never reads: it ends once the buffers are full and paused.
+    const script = `
+      const { socketGet } = await import(${JSON.stringify(new URL('./socket-get.ts', import.meta.url).href)});
+      const answer = await socketGet(new URL(${JSON.stringify(url.href)}), { headers: {} });
+      console.log(answer.status);
+    `;
+    const started = Date.now();
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      timeout: 20_000,
+    });
+    expect(stdout.trim()).toBe('200');
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it('fails clearly on what is not HTTP, and refuses headers that would split the request', async () => {

@@ -207,7 +207,8 @@ export function socketGet(url: URL, options: SocketGetOptions): Promise<Answer |
           socket.destroy(error as Error);
           return false;
         }
-        // The next read waits for its buffer to be let go of.
+        // The next read waits for its buffer to be let go of. A socket that is not reading
+        // does not keep the process alive (libuv), so a body left unread holds nothing up.
         if ((held[reading] ?? 0) > 0) {
           paused = true;
           return false;
