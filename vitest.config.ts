@@ -7,6 +7,7 @@ export default defineConfig({
   test: {
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     testTimeout: 20_000,
+    globalSetup: ['./vitest.global-setup.ts'],
     projects: [
       {
         extends: true,

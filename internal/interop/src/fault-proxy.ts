@@ -38,9 +38,14 @@ export async function startFaultProxy(
     const isBlobGet = request.method === 'GET' && /\/blobs\/sha256:/.test(path);
     if (length > limits.maxBody) {
       faults.push(`413 ${request.method} ${length}`);
+      // Answered once the body is read, so the client sees the 413 rather than a
+      // connection reset mid-body (nginx lingers on the connection for the same reason).
       request.resume();
-      response.writeHead(413, { connection: 'close' });
-      return response.end('<html>413 Request Entity Too Large</html>');
+      request.on('end', () => {
+        response.writeHead(413, { connection: 'close' });
+        response.end('<html>413 Request Entity Too Large</html>');
+      });
+      return;
     }
     if (request.method === 'GET' && /\/manifests\//.test(path) && once('429')) {
       faults.push(`429 ${path}`);
