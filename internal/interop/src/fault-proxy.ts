@@ -38,14 +38,11 @@ export async function startFaultProxy(
     const isBlobGet = request.method === 'GET' && /\/blobs\/sha256:/.test(path);
     if (length > limits.maxBody) {
       faults.push(`413 ${request.method} ${length}`);
-      // Answered once the body is read, so the client sees the 413 rather than a
-      // connection reset mid-body (nginx lingers on the connection for the same reason).
+      // Answered at once and the connection closed, the body unread: the client sees the
+      // 413 or, as often, a connection cut while it sends; it must take either as a refusal.
       request.resume();
-      request.on('end', () => {
-        response.writeHead(413, { connection: 'close' });
-        response.end('<html>413 Request Entity Too Large</html>');
-      });
-      return;
+      response.writeHead(413, { connection: 'close' });
+      return response.end('<html>413 Request Entity Too Large</html>');
     }
     if (request.method === 'GET' && /\/manifests\//.test(path) && once('429')) {
       faults.push(`429 ${path}`);

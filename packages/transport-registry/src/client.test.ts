@@ -49,6 +49,77 @@ function sendManifest(response: ServerResponse, bytes = manifest) {
   response.end(bytes);
 }
 
+/**
+ * A registry's upload endpoints in memory (sessions, PATCH with Content-Range checks, PUT
+ * with the digest checked, GET of a session's status) behind a "proxy" that lets bodies of
+ * at most `limit` bytes through: bigger ones get a 413, or the connection closed unread
+ * (`cut`). `cutOnce` cuts one PATCH at session offset `at` after `keep` of its bytes.
+ */
+async function uploadRegistry(options: {
+  readonly limit: number;
+  readonly tooBig: '413' | 'cut';
+  readonly cutOnce?: { readonly at: number; readonly keep: number };
+}): Promise<{ registry: string; seen: string[] }> {
+  const seen: string[] = [];
+  const sessions = new Map<string, Buffer[]>();
+  let cutOnce = options.cutOnce;
+  const registry = await serve((request, response, url) => {
+    const length = Number(request.headers['content-length'] ?? 0);
+    seen.push(`${request.method} ${length} ${request.headers['content-range'] ?? ''}`.trim());
+    if (length > options.limit) {
+      if (options.tooBig === 'cut') return void request.socket.destroy();
+      request.resume();
+      response.writeHead(413);
+      return response.end();
+    }
+    if (request.method === 'POST') {
+      const id = `s${sessions.size}`;
+      sessions.set(id, []);
+      response.writeHead(202, { location: `/v2/app/blobs/uploads/${id}` });
+      return response.end();
+    }
+    const id = url.pathname.split('/').at(-1) ?? '';
+    const session = sessions.get(id) ?? [];
+    const received = session.reduce((sum, part) => sum + part.length, 0);
+    if (request.method === 'GET') {
+      response.writeHead(204, { range: `0-${Math.max(0, received - 1)}`, 'content-length': 0 });
+      return response.end();
+    }
+    const cut = request.method === 'PATCH' && cutOnce?.at === received ? cutOnce : undefined;
+    const parts: Buffer[] = [];
+    let kept = 0;
+    request.on('data', (part: Buffer) => {
+      if (cut === undefined) return void parts.push(part);
+      // The registry keeps what it read before the connection broke.
+      const keep = part.subarray(0, Math.max(0, cut.keep - kept));
+      kept += keep.length;
+      session.push(keep);
+      if (kept >= cut.keep) {
+        cutOnce = undefined;
+        request.socket.destroy();
+      }
+    });
+    request.on('end', () => {
+      const range = /^(\d+)-(\d+)$/.exec(String(request.headers['content-range'] ?? ''));
+      if (request.method === 'PATCH' && range !== null && Number(range[1]) !== received) {
+        response.writeHead(416);
+        return response.end();
+      }
+      session.push(...parts);
+      if (request.method === 'PATCH') {
+        response.writeHead(202, { location: `/v2/app/blobs/uploads/${id}` });
+        return response.end();
+      }
+      const whole = Buffer.concat(session);
+      const ok =
+        `sha256:${createHash('sha256').update(whole).digest('hex')}` === url.searchParams.get('digest');
+      response.writeHead(ok ? 201 : 400);
+      response.end();
+    });
+  });
+  return { registry, seen };
+}
+
 describe('RegistryClient', () => {
   it('gets a Bearer token for the pull scope, caches it, and reads manifests, blobs and tags', async () => {
     const tokenRequests: string[] = [];
@@ -773,47 +844,7 @@ describe('RegistryClient', () => {
   it('sends a blob again in chunks after a 413, halving chunks the proxy still refuses', async () => {
     const big = new Uint8Array(300_000).map((_, index) => (index * 13) % 251);
     const digest = `sha256:${createHash('sha256').update(big).digest('hex')}`;
-    const LIMIT = 100_000; // what the "proxy" lets through
-    const seen: string[] = [];
-    const sessions = new Map<string, Buffer[]>();
-    let next = 0;
-    const registry = await serve((request, response, url) => {
-      const length = Number(request.headers['content-length'] ?? 0);
-      seen.push(`${request.method} ${length} ${request.headers['content-range'] ?? ''}`.trim());
-      if (length > LIMIT) {
-        request.resume();
-        response.writeHead(413);
-        return response.end();
-      }
-      if (request.method === 'POST') {
-        const id = `s${next++}`;
-        sessions.set(id, []);
-        response.writeHead(202, { location: `/v2/app/blobs/uploads/${id}` });
-        return response.end();
-      }
-      const id = url.pathname.split('/').at(-1) ?? '';
-      const parts: Buffer[] = [];
-      request.on('data', (part: Buffer) => parts.push(part));
-      request.on('end', () => {
-        const session = sessions.get(id) ?? [];
-        const received = session.reduce((sum, part) => sum + part.length, 0);
-        const range = /^(\d+)-(\d+)$/.exec(String(request.headers['content-range'] ?? ''));
-        if (request.method === 'PATCH' && range !== null && Number(range[1]) !== received) {
-          response.writeHead(416);
-          return response.end();
-        }
-        session.push(...parts);
-        if (request.method === 'PATCH') {
-          response.writeHead(202, { location: `/v2/app/blobs/uploads/${id}` });
-          return response.end();
-        }
-        const whole = Buffer.concat(session);
-        const ok =
-          `sha256:${createHash('sha256').update(whole).digest('hex')}` === url.searchParams.get('digest');
-        response.writeHead(ok ? 201 : 400);
-        response.end();
-      });
-    });
+    const { registry, seen } = await uploadRegistry({ limit: 100_000, tooBig: '413' });
     const pusher = client({ chunkSize: 131_072 });
     const descriptor = { mediaType: 'x', digest, size: big.length };
     async function* stream() {
@@ -844,6 +875,39 @@ describe('RegistryClient', () => {
     await pusher.putBlob(`${registry}/app`, descriptor, stream());
     expect(seen[1]).toBe('PATCH 65536 0-65535');
     expect(seen.at(-1)).toBe('PUT 0');
+  });
+
+  it('takes a connection cut while sending as a refusal, and resumes a chunk from what the registry kept', async () => {
+    const big = new Uint8Array(300_000).map((_, index) => (index * 17) % 253);
+    const digest = `sha256:${createHash('sha256').update(big).digest('hex')}`;
+    // Bodies over 100,000 bytes: the connection is closed unread. The second chunk is cut
+    // after 10,000 bytes, once.
+    const { registry, seen } = await uploadRegistry({
+      limit: 100_000,
+      tooBig: 'cut',
+      cutOnce: { at: 65_536, keep: 10_000 },
+    });
+    const pusher = client({ chunkSize: 131_072 });
+    const descriptor = { mediaType: 'x', digest, size: big.length };
+    async function* stream() {
+      for (let offset = 0; offset < big.length; offset += 50_000) yield big.subarray(offset, offset + 50_000);
+    }
+    await pusher.putBlob(`${registry}/app`, descriptor, stream(), { reopen: async () => stream() });
+    expect(seen).toEqual([
+      'POST 0',
+      'PATCH 300000', // cut unread: taken as too large
+      'POST 0',
+      'PATCH 131072 0-131071', // cut unread:
+      'GET 0', // the session holds nothing: halved, as after a 413
+      'PATCH 65536 0-65535',
+      'PATCH 65536 65536-131071', // cut after 10,000 bytes
+      'GET 0', // the session holds 75,536 bytes: the rest of the chunk follows
+      'PATCH 55536 75536-131071',
+      'PATCH 65536 131072-196607',
+      'PATCH 65536 196608-262143',
+      'PATCH 37856 262144-299999',
+      'PUT 0',
+    ]);
   });
 
   it('reads a signed schema 1 manifest by the digest of its payload, as registries name it', async () => {

@@ -485,9 +485,12 @@ export class RegistryClient {
    * Uploads a blob, streamed, never held whole in memory: a session is opened (POST,
    * which also settles the auth for the push scope); a blob up to `chunkSize` goes in one
    * PUT with its digest, a bigger one in one streamed PATCH and a closing PUT. When the
-   * registry or a proxy answers 413 (too large), the blob is sent again (`reopen`) in
-   * chunks of `chunkSize`, halved on each further 413, and the registry is remembered
-   * as one that needs chunks. The registry checks the digest.
+   * registry or a proxy answers 413 (too large), or closes the connection while the body
+   * is being sent (a proxy that does not linger to let its 413 be read), the blob is sent
+   * again (`reopen`) in chunks of `chunkSize`, halved on each further refusal, and the
+   * registry is remembered as one that needs chunks. A chunk cut part way is resumed from
+   * what the session's status (`GET`, `Range`) says the registry kept. The registry
+   * checks the digest.
    * @throws {RegistryError} `ERR_REGISTRY_RESPONSE` (`DIGEST_INVALID`, `DENIED`, …; a 413
    *   without `reopen`).
    */
@@ -502,20 +505,31 @@ export class RegistryClient {
     if (!this.#needsChunks.has(ref.registry)) {
       const session = await this.#openUpload(ref, options);
       const whole = descriptor.size <= this.#chunkSize(ref.registry);
-      const sent = await this.#send(
-        ref,
-        {
-          method: whole ? 'PUT' : 'PATCH',
-          path: whole ? withDigest(session, descriptor.digest) : session,
-          headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
-          body: content,
-          push: true,
-          accepted: [413],
-        },
-        options,
-      );
-      await sent.body.dump();
-      if (sent.status !== 413) {
+      let sent: Answer | undefined;
+      try {
+        sent = await this.#send(
+          ref,
+          {
+            method: whole ? 'PUT' : 'PATCH',
+            path: whole ? withDigest(session, descriptor.digest) : session,
+            headers: {
+              'content-type': 'application/octet-stream',
+              'content-length': String(descriptor.size),
+            },
+            body: content,
+            push: true,
+            accepted: [413],
+          },
+          options,
+        );
+      } catch (error) {
+        // A proxy that refuses a big body may close the connection before its 413 can be
+        // read (one without nginx's lingering close): taken as that refusal.
+        if (!closedWhileSending(error) || (options.reopen === undefined && !(content instanceof Uint8Array)))
+          throw error;
+      }
+      await sent?.body.dump();
+      if (sent !== undefined && sent.status !== 413) {
         if (!whole) await this.#closeUpload(ref, nextLocation(sent, session), descriptor, options);
         return;
       }
@@ -546,24 +560,38 @@ export class RegistryClient {
       const pending = [block];
       while (pending.length > 0) {
         const piece = pending.shift() as Uint8Array;
-        const sent = await this.#send(
-          ref,
-          {
-            method: 'PATCH',
-            path: location,
-            headers: {
-              'content-type': 'application/octet-stream',
-              'content-length': String(piece.byteLength),
-              'content-range': `${offset}-${offset + piece.byteLength - 1}`,
+        let sent: Answer | undefined;
+        try {
+          sent = await this.#send(
+            ref,
+            {
+              method: 'PATCH',
+              path: location,
+              headers: {
+                'content-type': 'application/octet-stream',
+                'content-length': String(piece.byteLength),
+                'content-range': `${offset}-${offset + piece.byteLength - 1}`,
+              },
+              body: piece,
+              push: true,
+              accepted: [413],
             },
-            body: piece,
-            push: true,
-            accepted: [413],
-          },
-          options,
-        );
-        await sent.body.dump();
-        if (sent.status === 413) {
+            options,
+          );
+        } catch (error) {
+          if (!closedWhileSending(error)) throw error;
+          // Cut while sending: what did the registry keep? Whatever it kept is not sent
+          // again; nothing kept is taken as a refusal of the size (as a 413).
+          const kept = await this.#uploadOffset(ref, location, options);
+          if (kept === undefined || kept < offset || kept > offset + piece.byteLength) throw error;
+          if (kept > offset) {
+            pending.unshift(piece.subarray(kept - offset));
+            offset = kept;
+            continue;
+          }
+        }
+        await sent?.body.dump();
+        if (sent === undefined || sent.status === 413) {
           const smaller = Math.floor(piece.byteLength / 2);
           if (smaller < MIN_CHUNK) {
             throw new RegistryError(
@@ -581,6 +609,26 @@ export class RegistryClient {
       }
     }
     await this.#closeUpload(ref, location, descriptor, options);
+  }
+
+  // How many bytes an upload session holds, from its status (`Range: 0-<last>`), or
+  // undefined when the registry does not say. `0-0` is read as nothing held: distribution
+  // answers it for an empty session too.
+  async #uploadOffset(
+    ref: Reference,
+    location: string,
+    options: RequestOptions,
+  ): Promise<number | undefined> {
+    try {
+      const status = await this.#send(ref, { method: 'GET', path: location, push: true }, options);
+      await status.body.dump();
+      const range = /^0-(\d+)$/.exec(header(status, 'range') ?? '');
+      if (range === null) return undefined;
+      const last = Number(range[1]);
+      return last === 0 ? 0 : last + 1;
+    } catch {
+      return undefined;
+    }
   }
 
   async #openUpload(ref: Reference, options: RequestOptions): Promise<string> {
@@ -1132,6 +1180,16 @@ function withDigest(location: string, digest: string): string {
 }
 
 /** Where an upload session continues: the answer's Location, else where it was. */
+/**
+ * Whether a request failed because the peer closed the connection while its body was
+ * being sent (EPIPE, a reset, or undici's "other side closed").
+ */
+function closedWhileSending(error: unknown): boolean {
+  if (!RegistryError.is(error, 'ERR_REGISTRY_UNREACHABLE')) return false;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return code === 'EPIPE' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET';
+}
+
 function nextLocation(answer: Answer, current: string): string {
   const location = header(answer, 'location');
   return location === undefined ? current : new URL(location, current).toString();
