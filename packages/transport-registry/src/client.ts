@@ -1,4 +1,5 @@
-// The distribution-spec client: HTTP through undici (a keep-alive pool per registry),
+// The distribution-spec client: HTTP through undici (a keep-alive pool per registry; big
+// blobs for readers that allow it through `socketGet`, into reused buffers),
 // challenge-driven auth (Basic, and Bearer tokens from the registry's token service with
 // the scopes each request needs, shared by concurrent requests and cached until they
 // expire), retries, and the operations: manifests, blobs, uploads, tags, catalog, referrers.
@@ -24,12 +25,13 @@ import {
   withReferrer,
 } from '@stevedore/manifest';
 import type { Agent } from 'undici';
+import type { Answer } from './answer.ts';
 import { type Challenge, mergeScopes, parseChallenges, type Scope } from './challenge.ts';
 import { type Credentials, findCredentials } from './credentials.ts';
 import { RegistryError } from './errors.ts';
 import { KeyedLimit } from './host-limit.ts';
 import { formatReference, type Reference, registryApiHost, repositoryOf, toReference } from './reference.ts';
-import { type Answer, socketGet } from './socket-get.ts';
+import { socketGet } from './socket-get.ts';
 
 /** Options for {@link RegistryClient}. */
 export interface RegistryClientOptions {

@@ -8,21 +8,7 @@
 // stores send blobs with a `Content-Length`.
 import { connect as connectTcp, isIP, type OnReadOpts, type Socket } from 'node:net';
 import { type ConnectionOptions, connect as connectTls } from 'node:tls';
-
-/** An answer's body: chunks, and ways to drop the rest. */
-export interface AnswerBody extends AsyncIterable<Uint8Array> {
-  /** Drops the rest of the body. */
-  dump(): Promise<unknown>;
-  /** Drops the rest of the body and the connection. */
-  destroy(): void;
-}
-
-/** An HTTP answer: status, headers (lower-case names), body. */
-export interface Answer {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: AnswerBody;
-}
+import type { Answer, AnswerBody } from './answer.ts';
 
 /** Options for {@link socketGet}. */
 export interface SocketGetOptions {
