@@ -481,6 +481,19 @@ it('gets scoped tokens from a token service the registry trusts, anonymously for
       `docker://${secured.host}/tokens/other:v1`,
     ]);
     expect(new TextEncoder().encode(raw)).toEqual(image.manifest.raw);
+    // A layer over 1 MiB pulled into a layout is read into reused buffers on a connection
+    // of its own, with the same anonymous token.
+    const big = await buildImage(
+      [[{ name: 'noise', type: 'file', content: new Uint8Array(randomBytes(1_500_000)) }]],
+      {},
+      { platform: 'linux/amd64' },
+    );
+    await copy(big, `docker://${secured.host}/tokens/big:v1`, { registry: bob });
+    const pulled = await copy(`docker://${secured.host}/tokens/big:v1`, `oci:${join(dir, 'pulled')}:v1`, {
+      registry: anonymous,
+    });
+    expect(pulled.digest).toBe(big.manifest.digest.toString());
+    expect((await inspect(`oci:${join(dir, 'pulled')}:v1`)).digest).toBe(big.manifest.digest.toString());
   } finally {
     await bob.close();
     await anonymous.close();
