@@ -14,6 +14,7 @@ export const PEER_PACKAGES = {
   tar: 'tar',
   zstd: 'zstd',
   openssl: 'openssl',
+  nginx: 'nginx-light',
 } as const;
 
 export type Peer = keyof typeof PEER_PACKAGES;
