@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { buildImage } from '@stevedore/build';
 import { copy } from '@stevedore/copy';
-import { assembleIndex, memoryBlobSink } from '@stevedore/image';
+import { assembleIndex, type Image, type Index, memoryBlobSink } from '@stevedore/image';
 import {
   readOciLayout,
   STATIC_CONTENT_TYPES,
@@ -59,8 +59,8 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-it('skopeo pulls an image and an index from a static file host', async (context) => {
-  if (!(await needPeers(context, 'skopeo'))) return;
+/** `demo/app:v1` (one image) and `demo/app:multi` (an amd64 + arm64 index) written to `site`. */
+async function demoSite(site: string): Promise<{ amd: Image; index: Index }> {
   const text = (value: string) => new TextEncoder().encode(value);
   const amd = await buildImage(
     [[{ name: 'amd', type: 'file', content: text('amd') }]],
@@ -70,15 +70,17 @@ it('skopeo pulls an image and an index from a static file host', async (context)
   const arm = await buildImage(
     [[{ name: 'arm', type: 'file', content: text('arm') }]],
     {},
-    {
-      blobSink: memoryBlobSink,
-      platform: 'linux/arm64',
-    },
+    { blobSink: memoryBlobSink, platform: 'linux/arm64' },
   );
   const index = await assembleIndex([amd, arm]);
-  const site = join(scratch, 'site');
   await writeStatic(site, amd, { name: 'demo/app', tag: 'v1' });
   await writeStatic(site, index, { name: 'demo/app', tag: 'multi' });
+  return { amd, index };
+}
+
+it('skopeo pulls an image and an index from a static file host', async (context) => {
+  if (!(await needPeers(context, 'skopeo'))) return;
+  const { amd, index } = await demoSite(join(scratch, 'site'));
 
   const layout = join(scratch, 'pulled');
   const tls = '--src-tls-verify=false';
@@ -96,21 +98,8 @@ it('skopeo pulls an image and an index from a static file host', async (context)
 
 it('nginx serves the tree with the snippet Stevedore writes; skopeo and we pull from it', async (context) => {
   if (!(await needPeers(context, 'skopeo', 'nginx'))) return;
-  const text = (value: string) => new TextEncoder().encode(value);
-  const amd = await buildImage(
-    [[{ name: 'amd', type: 'file', content: text('amd') }]],
-    {},
-    { blobSink: memoryBlobSink },
-  );
-  const arm = await buildImage(
-    [[{ name: 'arm', type: 'file', content: text('arm') }]],
-    {},
-    { blobSink: memoryBlobSink, platform: 'linux/arm64' },
-  );
-  const index = await assembleIndex([amd, arm]);
   const site = join(scratch, 'nginx-site');
-  await writeStatic(site, amd, { name: 'demo/app', tag: 'v1' });
-  await writeStatic(site, index, { name: 'demo/app', tag: 'multi' });
+  const { amd, index } = await demoSite(site);
 
   // nginx in the foreground on a free loopback port, everything it writes under `dir`.
   const dir = join(scratch, 'nginx');
