@@ -8,6 +8,7 @@ import { readTar, type TarEntryInput, type TarEntryType, writeTar } from '@steve
 import { collectBytes, computeDigest } from '@stevedore/digest';
 import {
   assembleImage,
+  type BlobSource,
   createLayer,
   type Image,
   type Layer,
@@ -176,4 +177,29 @@ export async function blobSinkDirectoriesHolding(
     if (names.some((name) => files.includes(name))) holding.push({ path, files });
   }
   return holding;
+}
+
+/**
+ * `source`, but a reader that opens a blob with `transientChunks` gets its chunks through
+ * one reused buffer that is spoilt (filled with 0xee) as soon as the next chunk is asked
+ * for, as a registry's reused socket buffers would be: a reader that keeps a chunk past
+ * that point writes garbage. Other readers get `source`'s chunks.
+ */
+export function reusingBlobSource(source: BlobSource, chunkSize = 16_384): BlobSource {
+  return {
+    async openBlob(descriptor, options = {}) {
+      const content = await source.openBlob(descriptor, options);
+      if (content === undefined || options.transientChunks !== true) return content;
+      const whole = await collectBytes(content);
+      return (async function* () {
+        const buffer = new Uint8Array(chunkSize);
+        for (let offset = 0; offset < whole.length; offset += chunkSize) {
+          const piece = whole.subarray(offset, offset + chunkSize);
+          buffer.set(piece);
+          yield buffer.subarray(0, piece.length);
+          buffer.fill(0xee);
+        }
+      })();
+    },
+  };
 }

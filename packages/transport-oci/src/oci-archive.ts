@@ -117,6 +117,9 @@ export async function openOciArchiveDestination(path: string): Promise<ImageDest
   });
 
   return {
+    // writeTar copies a chunk into its output buffer or yields it, and the file writer
+    // copies what it is given, before the next chunk is asked for.
+    transientChunks: true,
     async hasBlob(descriptor) {
       return written.has(descriptor.digest);
     },
