@@ -32,7 +32,18 @@ import {
   openOciLayoutBlobSink,
   writeOciLayout,
 } from '../packages/transport-oci/src/index.ts';
-import { best, MiB, RSS_TARGET_MIB, type Sample, selected, timed, version } from './measure.ts';
+import {
+  best,
+  flatnessLine,
+  MiB,
+  RSS_TARGET_MIB,
+  rssCell,
+  type Sample,
+  selected,
+  targetCell,
+  timed,
+  version,
+} from './measure.ts';
 import { packedScript } from './packed.ts';
 import { BENCH_DATA, prepareTree } from './tree.ts';
 
@@ -264,11 +275,8 @@ for (const row of rows) {
   const mark = row.operation === 'flatten' ? ' †' : '';
   const ratio = row.ours.seconds / row.peer.seconds;
   const limit = row.image === 'small' ? undefined : TIME_TARGETS[row.operation];
-  const target =
-    limit === undefined
-      ? ''
-      : `≤ ${limit.toFixed(2)}: ${ratio <= limit ? 'met' : '**not met**'}${ratio.toFixed(2) === limit.toFixed(2) ? ` (${ratio.toFixed(3)})` : ''}`;
-  const rss = row.ours.peakRssMiB > RSS_TARGET_MIB ? `**${row.ours.peakRssMiB}**` : `${row.ours.peakRssMiB}`;
+  const target = targetCell(ratio, limit);
+  const rss = rssCell(row.ours.peakRssMiB);
   console.log(
     `| ${row.operation === 'flatten' ? 'flatten (oci → oci)' : `oci → ${row.operation}`} | ${row.image} | ${row.ours.seconds.toFixed(2)} | ${row.peer.seconds.toFixed(2)}${mark} | ${ratio.toFixed(2)}${mark} | ${target} | ${rss} | ${row.peer.peakRssMiB}${mark} | ${row.ours.innerSeconds?.toFixed(2) ?? ''} | ${row.ours.cpuSeconds.toFixed(1)} | ${row.peer.cpuSeconds.toFixed(1)}${mark} |`,
   );
@@ -279,20 +287,8 @@ if (operations.includes('flatten')) {
   );
 }
 console.log(
-  `Times are whole processes (ours includes Node's start-up and type stripping; "in process" leaves them out); peak RSS in bold is over 150 MB (${RSS_TARGET_MIB.toFixed(0)} MiB).`,
+  `Times are whole processes (ours includes Node's start-up and module loading; "in process" leaves them out); peak RSS in bold is over 150 MB (${RSS_TARGET_MIB.toFixed(0)} MiB).`,
 );
-if (images.includes('small')) {
-  const flatness = operations.flatMap((operation) => {
-    const small = rows.find((row) => row.operation === operation && row.image === 'small');
-    const large = images
-      .filter((image) => image !== 'small')
-      .map((image) => rows.find((row) => row.operation === operation && row.image === image));
-    if (small === undefined || large.length === 0) return [];
-    return [
-      `${operation} ${large.map((row) => row?.ours.peakRssMiB).join(' / ')} vs ${small.ours.peakRssMiB}`,
-    ];
-  });
-  if (flatness.length > 0)
-    console.log(`Our peak RSS, large images vs the small one (MiB): ${flatness.join('; ')}.`);
-}
+const flat = flatnessLine(rows, operations, images);
+if (flat !== undefined) console.log(flat);
 rmSync(join(work, 'time.txt'), { force: true });

@@ -64,3 +64,43 @@ export function best<T extends { readonly seconds: number; readonly peakRssMiB: 
 export function version(command: string, args: readonly string[]): string {
   return execFileSync(command, args, { encoding: 'utf8' }).split('\n')[0]?.trim() ?? '';
 }
+
+/** The target cell of a report row: `≤ limit: met` or `**not met**` (three decimals at a tie). */
+export function targetCell(ratio: number, limit: number | undefined): string {
+  if (limit === undefined) return '';
+  const tie = ratio.toFixed(2) === limit.toFixed(2) ? ` (${ratio.toFixed(3)})` : '';
+  return `≤ ${limit.toFixed(2)}: ${ratio <= limit ? 'met' : '**not met**'}${tie}`;
+}
+
+/** Our peak RSS, in bold when over the memory target. */
+export function rssCell(peakRssMiB: number): string {
+  return peakRssMiB > RSS_TARGET_MIB ? `**${peakRssMiB}**` : `${peakRssMiB}`;
+}
+
+/**
+ * The line saying whether our peak RSS is flat in image size: per operation, the large
+ * images' peaks against the small one's (nothing without a `small` row).
+ */
+export function flatnessLine(
+  rows: readonly {
+    readonly operation: string;
+    readonly image: string;
+    readonly ours: { readonly peakRssMiB: number };
+  }[],
+  operations: readonly string[],
+  images: readonly string[],
+): string | undefined {
+  const flatness = operations.flatMap((operation) => {
+    const small = rows.find((row) => row.operation === operation && row.image === 'small');
+    const large = images
+      .filter((image) => image !== 'small')
+      .map((image) => rows.find((row) => row.operation === operation && row.image === image));
+    if (small === undefined || large.length === 0) return [];
+    return [
+      `${operation} ${large.map((row) => row?.ours.peakRssMiB).join(' / ')} vs ${small.ours.peakRssMiB}`,
+    ];
+  });
+  return flatness.length === 0
+    ? undefined
+    : `Our peak RSS, large images vs the small one (MiB): ${flatness.join('; ')}.`;
+}

@@ -26,11 +26,14 @@ import { join } from 'node:path';
 import { startRegistry } from '../internal/interop/src/registry.ts';
 import {
   best,
+  flatnessLine,
   MiB,
   type Sample as ProcessSample,
   RSS_TARGET_MIB,
+  rssCell,
   selected,
   type Timed,
+  targetCell,
   timed,
   version,
 } from './measure.ts';
@@ -334,12 +337,8 @@ try {
   for (const row of rows) {
     const ratio = row.ours.seconds / row.peer.seconds;
     const limit = row.image === 'small' ? undefined : TIME_TARGETS[row.operation];
-    const target =
-      limit === undefined
-        ? ''
-        : `≤ ${limit.toFixed(2)}: ${ratio <= limit ? 'met' : '**not met**'}${ratio.toFixed(2) === limit.toFixed(2) ? ` (${ratio.toFixed(3)})` : ''}`;
-    const rss =
-      row.ours.peakRssMiB > RSS_TARGET_MIB ? `**${row.ours.peakRssMiB}**` : `${row.ours.peakRssMiB}`;
+    const target = targetCell(ratio, limit);
+    const rss = rssCell(row.ours.peakRssMiB);
     console.log(
       `| ${LABELS[row.operation]} | ${row.image} | ${row.ours.seconds.toFixed(2)} | ${row.peer.seconds.toFixed(2)} | ${ratio.toFixed(2)} | ${target} | ${rss} | ${row.peer.peakRssMiB} | ${row.ours.innerSeconds?.toFixed(2) ?? ''} | ${row.ours.cpuSeconds.toFixed(1)} | ${row.peer.cpuSeconds.toFixed(1)} | ${row.ours.registryCpuSeconds.toFixed(1)} / ${row.peer.registryCpuSeconds.toFixed(1)} |`,
     );
@@ -348,20 +347,8 @@ try {
   console.log(
     `Times are whole processes (ours includes Node's start-up; "in process" leaves it out); peak RSS in bold is over 150 MB (${RSS_TARGET_MIB.toFixed(0)} MiB); the registry's CPU is that of the docker-registry process during the copy; the rest of the machine (other processes, the kernel) spent at most ${others.toFixed(1)} s of CPU during a run kept here.`,
   );
-  if (images.includes('small')) {
-    const flatness = operations.flatMap((operation) => {
-      const small = rows.find((row) => row.operation === operation && row.image === 'small');
-      const large = images
-        .filter((image) => image !== 'small')
-        .map((image) => rows.find((row) => row.operation === operation && row.image === image));
-      if (small === undefined || large.length === 0) return [];
-      return [
-        `${operation} ${large.map((row) => row?.ours.peakRssMiB).join(' / ')} vs ${small.ours.peakRssMiB}`,
-      ];
-    });
-    if (flatness.length > 0)
-      console.log(`Our peak RSS, large images vs the small one (MiB): ${flatness.join('; ')}.`);
-  }
+  const flat = flatnessLine(rows, operations, images);
+  if (flat !== undefined) console.log(flat);
 } finally {
   await main.stop();
   rmSync(join(work, 'time.txt'), { force: true });

@@ -359,6 +359,22 @@ describe('writeImageNode and loadImageNode', () => {
     expect(calls).toContain(`manifest ${referrer.manifest.digest.encoded.slice(0, 8)}`);
   });
 
+  it('copies foreign layers when asked even where the manifest is held, and skips them otherwise', async () => {
+    const plain = await fakeLayer('base');
+    const foreign = await fakeLayer('foreign', MediaTypes.OciLayerNondistributableGzip);
+    const image = await assembleImage(baseConfig, [plain, foreign]);
+    const held = (destination: ImageDestination): ImageDestination => ({
+      ...destination,
+      hasManifest: async () => true,
+    });
+    const skipped = memoryDestination();
+    await writeImageNode(image, held(skipped.destination));
+    expect(skipped.calls.filter((call) => call.startsWith('blob'))).toEqual([]);
+    const copied = memoryDestination();
+    await writeImageNode(image, held(copied.destination), { includeNondistributable: true });
+    expect(copied.calls).toContain(`blob ${foreign.descriptor.digest.slice(7, 15)}`);
+  });
+
   it('loads the children of an index a few at once, in the index order', async () => {
     const images = await Promise.all(
       ['a', 'b', 'c', 'd', 'e', 'f'].map(async (text, position) =>

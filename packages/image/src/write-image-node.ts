@@ -48,7 +48,9 @@ export async function writeImageNode(
   const signal = options.signal === undefined ? {} : { signal: options.signal };
   const tag = options.tag ?? node.tag;
   const blobs = blobsOf(node, options.includeNondistributable === true);
-  const held = await manifestHeld(destination, node, tag, options, signal);
+  // Foreign layers among the blobs are ones to copy (blobsOf kept them only when asked).
+  const copiesForeign = blobs.some(({ descriptor }) => isNondistributable(descriptor.mediaType));
+  const held = await manifestHeld(destination, node, tag, copiesForeign, signal);
   if (held !== 'no') {
     for (const { descriptor } of blobs) onProgress?.({ descriptor, state: 'skipped', bytes: 0 });
     if (held === 'untagged' && tag !== undefined) {
@@ -125,20 +127,15 @@ async function manifestHeld(
   destination: ImageDestination,
   node: ImageNode,
   tag: string | undefined,
-  options: WriteImageNodeOptions,
+  copiesForeign: boolean,
   signal: { signal?: AbortSignal },
 ): Promise<'tagged' | 'untagged' | 'no'> {
   if (destination.hasManifest === undefined || manifestSubject(node.manifest) !== undefined) return 'no';
-  if (options.includeNondistributable === true && hasForeignLayers(node)) return 'no';
+  if (copiesForeign) return 'no';
   const descriptor = manifestDescriptor(node.manifest);
   if (tag !== undefined && (await destination.hasManifest(descriptor, { ...signal, tag }))) return 'tagged';
   if (await destination.hasManifest(descriptor, signal)) return tag === undefined ? 'tagged' : 'untagged';
   return 'no';
-}
-
-function hasForeignLayers(node: ImageNode): boolean {
-  if (node.kind === 'index') return node.children.some(hasForeignLayers);
-  return imageBlobs(node).some((descriptor) => isNondistributable(descriptor.mediaType));
 }
 
 interface PendingBlob {

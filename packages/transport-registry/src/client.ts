@@ -172,6 +172,9 @@ export class RegistryClient {
   readonly #retriesInARow = new Map<string, number>();
   /** Updates of a referrers tag in flight, by tag: one at a time. */
   readonly #referrersTagUpdates = new Map<string, Promise<void>>();
+  /** The certificates trusted for HTTPS: Node's roots and the `ca` option's, or the defaults. */
+  readonly #ca: readonly string[] | undefined;
+  readonly #userAgent: string;
 
   constructor(options: RegistryClientOptions = {}) {
     this.#options = options;
@@ -180,25 +183,18 @@ export class RegistryClient {
     this.#credentials =
       options.credentials ?? ((registry, repository) => findCredentials(registry, repository));
     for (const registry of options.chunked ?? []) this.#needsChunks.add(registry);
+    const { ca } = options;
+    this.#ca = ca === undefined ? undefined : [...rootCertificates, ...(typeof ca === 'string' ? [ca] : ca)];
+    this.#userAgent = options.userAgent ?? 'stevedore';
   }
 
   // The keep-alive pools, undici loaded on first use.
   #pools(): Promise<Agent> {
     this.#agent ??= import('undici').then(
       ({ Agent }) =>
-        new Agent({ keepAliveTimeout: 30_000, connect: this.#ca === undefined ? {} : { ca: this.#ca } }),
+        new Agent({ keepAliveTimeout: 30_000, connect: this.#ca === undefined ? {} : { ca: [...this.#ca] } }),
     );
     return this.#agent;
-  }
-
-  // The certificates trusted for HTTPS: Node's roots and the `ca` option's, or the defaults.
-  get #ca(): string[] | undefined {
-    const { ca } = this.#options;
-    return ca === undefined ? undefined : [...rootCertificates, ...(typeof ca === 'string' ? [ca] : ca)];
-  }
-
-  get #userAgent(): string {
-    return this.#options.userAgent ?? 'stevedore';
   }
 
   /** The base URL of a registry's API: HTTPS, or HTTP for loopback and insecure registries. */
