@@ -9,6 +9,7 @@ import {
   createAtomicFileWriter,
   createFileBlobWriter,
   fileBlobSource,
+  openFileAppender,
   readFileChunks,
   readFileReusing,
 } from './node.ts';
@@ -130,6 +131,27 @@ describe('createAtomicFileWriter', () => {
       write.mockRestore();
     }
     expect(Buffer.compare(await readFile(join(dir, 'out')), Buffer.concat(expected))).toBe(0);
+  });
+});
+
+describe('openFileAppender', () => {
+  it('appends after what the file holds, copying each chunk before `write` resolves', async () => {
+    const path = join(dir, 'upload');
+    await writeFile(path, 'head:');
+    const file = await openFileAppender(path);
+    const chunk = new Uint8Array(700 * 1024); // reused for every chunk
+    const expected: Buffer[] = [Buffer.from('head:')];
+    for (let index = 0; index < 4; index++) {
+      chunk.fill(index + 1);
+      expected.push(Buffer.from(chunk));
+      await file.write(chunk);
+    }
+    await file.close();
+    expect(Buffer.compare(await readFile(path), Buffer.concat(expected))).toBe(0);
+    const again = await openFileAppender(path);
+    await again.write(new Uint8Array([7]));
+    await again.close();
+    expect((await readFile(path)).byteLength).toBe(5 + 4 * 700 * 1024 + 1);
   });
 });
 

@@ -24,6 +24,8 @@ export {
   DOCKER_HUB_API_HOST,
   type FormatReferenceOptions,
   formatReference,
+  isRepositoryName,
+  isTag,
   parseReference,
   type Reference,
   registryApiHost,

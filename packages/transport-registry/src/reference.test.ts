@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatReference, parseReference, type Reference, registryApiHost } from './index.ts';
+import {
+  formatReference,
+  isRepositoryName,
+  isTag,
+  parseReference,
+  type Reference,
+  registryApiHost,
+} from './index.ts';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 
@@ -135,5 +142,38 @@ describe('references round-trip', () => {
         expect(parseReference(formatReference(value, { familiar: true }))).toEqual(value);
       }),
     );
+  });
+});
+
+describe('repository names and tags', () => {
+  it('accepts what the grammar generates and parseReference keeps', () => {
+    fc.assert(
+      fc.property(reference, (value) => {
+        expect(isRepositoryName(value.repository)).toBe(true);
+        if (value.tag !== undefined) expect(isTag(value.tag)).toBe(true);
+      }),
+    );
+  });
+
+  it('refuses names that could escape a directory or break the grammar', () => {
+    for (const name of [
+      '',
+      'App',
+      'a//b',
+      '/a',
+      'a/',
+      '../a',
+      'a/..',
+      '_a',
+      'a/_uploads',
+      'a..b',
+      'a-',
+      `${'a'.repeat(256)}`,
+    ]) {
+      expect(isRepositoryName(name), name).toBe(false);
+    }
+    for (const tag of ['', '.a', '-a', 'a/b', 'a:b', `${'a'.repeat(129)}`])
+      expect(isTag(tag), tag).toBe(false);
+    expect(isTag('v1.2_3-rc')).toBe(true);
   });
 });

@@ -131,6 +131,24 @@ export function parseReference(text: string): Reference {
   };
 }
 
+/**
+ * Whether `name` is a repository name by the distribution-spec's grammar: lowercase path
+ * components separated by `/`, at most 255 characters (`team/app`, not `Team/app` or `a//b`).
+ */
+export function isRepositoryName(name: string): boolean {
+  return (
+    typeof name === 'string' &&
+    name.length > 0 &&
+    name.length <= MAX_NAME_LENGTH &&
+    name.split('/').every((component) => PATH_COMPONENT.test(component))
+  );
+}
+
+/** Whether `tag` is a tag by the distribution-spec's grammar: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`. */
+export function isTag(tag: string): boolean {
+  return typeof tag === 'string' && TAG.test(tag);
+}
+
 /** Options for {@link formatReference}. */
 export interface FormatReferenceOptions {
   /** Docker's short form: no `docker.io/`, no `library/` (`alpine:3.19`). */
