@@ -91,6 +91,36 @@ describe('isDigest', () => {
     expect(isDigest(undefined)).toBe(false);
     expect(isDigest(parseDigest(EMPTY_SHA256))).toBe(false);
   });
+
+  it('agrees with parseDigest on every kind of string', () => {
+    const hex = EMPTY_SHA256.slice('sha256:'.length);
+    const samples = [
+      EMPTY_SHA256,
+      `sha512:${hex}${hex}`,
+      `sha512:${hex}`,
+      `sha256:${hex.toUpperCase()}`,
+      'latest',
+      'v1.2',
+      ':abc',
+      'sha256:',
+      'multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8',
+      'sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564',
+      'Sha256:abc',
+      'sha256:a/b',
+      'sha256-:abc',
+    ];
+    for (const sample of samples) {
+      const parses = (() => {
+        try {
+          parseDigest(sample);
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      expect(isDigest(sample), sample).toBe(parses);
+    }
+  });
 });
 
 describe('properties', () => {

@@ -94,15 +94,15 @@ export function parseDigest(text: string): Digest {
   return new Digest(text.slice(0, colon), text.slice(colon + 1));
 }
 
-/** Whether `value` is a string that {@link parseDigest} accepts. */
+/** Whether `value` is a string that {@link parseDigest} accepts (checked without throwing: cheap on hot paths). */
 export function isDigest(value: unknown): value is string {
   if (typeof value !== 'string') return false;
-  try {
-    parseDigest(value);
-    return true;
-  } catch {
-    return false;
-  }
+  const colon = value.indexOf(':');
+  if (colon < 0) return false;
+  const algorithm = value.slice(0, colon);
+  const encoded = value.slice(colon + 1);
+  if (!ALGORITHM.test(algorithm) || !ENCODED.test(encoded)) return false;
+  return !isComputableAlgorithm(algorithm) || REGISTERED[algorithm].test(encoded);
 }
 
 /**

@@ -222,15 +222,18 @@ function denied(refused: readonly RefusedAccess[]): AuthDecision {
 
 // --- No authentication ---
 
+const OPEN: AuthDecision = { ok: true, identity: undefined };
+
 class OpenAuthenticator implements Authenticator {
   readonly issuesTokens = false;
-  readonly #policy: Policy;
+  readonly #policy: Policy | undefined;
 
   constructor(authorize: Authorize | undefined) {
-    this.#policy = new Policy(authorize, undefined);
+    this.#policy = authorize === undefined ? undefined : new Policy(authorize, undefined);
   }
 
   async check(_authorization: string | undefined, access: readonly Access[]): Promise<AuthDecision> {
+    if (this.#policy === undefined) return OPEN; // nothing to ask: every request is allowed
     const refused = await this.#policy.refused(undefined, mergeAccess(access));
     return refused.length === 0 ? { ok: true, identity: undefined } : denied(refused);
   }

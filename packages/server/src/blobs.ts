@@ -32,7 +32,9 @@ export async function getBlob(exchange: Exchange, name: string, digestText: stri
   const header = exchange.request.headers.range;
   const range = header === undefined ? undefined : parseRange(header, info.size);
   const body =
-    exchange.method === 'HEAD' ? undefined : exchange.store.readBlob(digest, range, exchange.signal);
+    exchange.method === 'HEAD'
+      ? undefined
+      : await blobBody(exchange, digest, range ?? { start: 0, end: info.size });
   if (range === undefined) {
     return {
       status: 200,
@@ -49,6 +51,16 @@ export async function getBlob(exchange: Exchange, name: string, digestText: stri
     },
     ...(body === undefined ? {} : { body }),
   };
+}
+
+// An open file where the store has one (sent with reused buffers), else the store's stream.
+async function blobBody(exchange: Exchange, digest: string, range: ByteRange): Promise<Reply['body']> {
+  const { store } = exchange;
+  if (store.openBlobFile === undefined) return store.readBlob(digest, range, exchange.signal);
+  const file = await store.openBlobFile(digest);
+  if (file === undefined)
+    throw new DistributionError(404, 'BLOB_UNKNOWN', `blob ${digest} is gone`, { digest });
+  return { file, start: range.start, length: range.end - range.start };
 }
 
 /**

@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import { type Digest, isComputableAlgorithm, isDigest, parseDigest } from '@stevedore/digest';
 import { DistributionError } from './registry-error.ts';
+import type { FileBody } from './send-file.ts';
 import type { RegistryStore } from './store.ts';
 
 /** One request as the endpoints see it. */
@@ -20,7 +21,7 @@ export interface Exchange {
 export interface Reply {
   readonly status: number;
   readonly headers?: Readonly<Record<string, string | number>>;
-  readonly body?: Uint8Array | string | AsyncIterable<Uint8Array>;
+  readonly body?: Uint8Array | string | AsyncIterable<Uint8Array> | FileBody;
 }
 
 /** The limits the server enforces. */

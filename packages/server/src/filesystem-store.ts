@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { isDigest } from '@stevedore/digest';
 import { openFileAppender, readFileChunks } from '@stevedore/image/node';
 import type { Descriptor } from '@stevedore/manifest';
 import { isRepositoryName, isTag } from '@stevedore/transport-registry';
@@ -46,6 +47,15 @@ export async function openFilesystemStore(root: string): Promise<RegistryStore> 
   await rm(temporaryRoot, { recursive: true, force: true });
   for (const directory of [blobsRoot, uploadsRoot, repositoriesRoot, temporaryRoot]) {
     await mkdir(directory, { recursive: true });
+  }
+  // A session killed before its session.json landed (or after its data was committed)
+  // is no session: nothing would ever list it, expire it or remove it.
+  for (const id of await list(uploadsRoot)) {
+    const folder = join(uploadsRoot, id);
+    const whole = await Promise.all(
+      ['data', 'session.json'].map((file) => stat(join(folder, file)).catch(ignoreMissing)),
+    );
+    if (!UPLOAD_ID.test(id) || whole.includes(undefined)) await rm(folder, { recursive: true, force: true });
   }
 
   const blobPath = (digest: string) => {
@@ -125,6 +135,9 @@ export async function openFilesystemStore(root: string): Promise<RegistryStore> 
         ...(signal === undefined ? {} : { signal }),
       });
     },
+    async openBlobFile(digest) {
+      return open(blobPath(digest)).catch(ignoreMissing);
+    },
     async putBlob(digest, bytes) {
       const path = blobPath(digest);
       if ((await stat(path).catch(ignoreMissing)) !== undefined) return touch(path);
@@ -140,6 +153,8 @@ export async function openFilesystemStore(root: string): Promise<RegistryStore> 
         for (const prefix of await list(join(blobsRoot, algorithm))) {
           for (const encoded of await list(join(blobsRoot, algorithm, prefix))) {
             signal?.throwIfAborted();
+            // A foreign file (an editor's backup, a half-copied blob) is no blob.
+            if (!isDigest(`${algorithm}:${encoded}`)) continue;
             const found = await stat(join(blobsRoot, algorithm, prefix, encoded)).catch(ignoreMissing);
             if (found === undefined) continue;
             yield {
@@ -375,7 +390,8 @@ async function* listDigests(directory: string, signal: AbortSignal | undefined):
   for (const algorithm of await list(directory)) {
     for (const encoded of await list(join(directory, algorithm))) {
       signal?.throwIfAborted();
-      yield `${algorithm}:${encoded}`;
+      const digest = `${algorithm}:${encoded}`;
+      if (isDigest(digest)) yield digest;
     }
   }
 }

@@ -9,6 +9,7 @@ import { listCatalog, listReferrers, listTags } from './listings.ts';
 import { deleteManifest, getManifest, putManifest } from './manifests.ts';
 import { DistributionError } from './registry-error.ts';
 import { parseRoute, type Route } from './routes.ts';
+import { BufferPool, isFileBody, sendFile } from './send-file.ts';
 import type { RegistryStore } from './store.ts';
 import { Uploads } from './uploads.ts';
 
@@ -81,6 +82,7 @@ export async function createRegistryHandler(options: RegistryHandlerOptions): Pr
   const { store } = options;
   const limits: RegistryLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const authenticator = await createAuthenticator(options.auth, options.authorize);
+  const pool = new BufferPool();
   const uploads = new Uploads(
     store,
     limits.uploadIdleTimeout,
@@ -210,7 +212,7 @@ export async function createRegistryHandler(options: RegistryHandlerOptions): Pr
     serve(request, controller.signal)
       .then(async (served) => {
         identity = served.identity;
-        await writeReply(request, response, served.reply);
+        await writeReply(request, response, served.reply, pool);
       })
       .catch(async (error: unknown) => {
         const answer = toDistributionError(error);
@@ -220,11 +222,16 @@ export async function createRegistryHandler(options: RegistryHandlerOptions): Pr
           response.destroy();
           return;
         }
-        await writeReply(request, response, {
-          status: answer.status,
-          headers: { ...answer.headers, 'content-type': 'application/json' },
-          body: answer.body(),
-        }).catch(() => response.destroy());
+        await writeReply(
+          request,
+          response,
+          {
+            status: answer.status,
+            headers: { ...answer.headers, 'content-type': 'application/json' },
+            body: answer.body(),
+          },
+          pool,
+        ).catch(() => response.destroy());
       })
       .finally(() => {
         options.log?.({
@@ -284,28 +291,45 @@ function toDistributionError(error: unknown): DistributionError {
 // Writes an answer: the API version header always, Content-Length when the size is
 // known, no body for HEAD, and a streamed body with backpressure. A request body left
 // unread (an error answered early) closes the connection rather than reading it all.
-async function writeReply(request: IncomingMessage, response: ServerResponse, reply: Reply): Promise<void> {
-  const headers: Record<string, string | number> = { ...API_VERSION, ...reply.headers };
+async function writeReply(
+  request: IncomingMessage,
+  response: ServerResponse,
+  reply: Reply,
+  pool: BufferPool,
+): Promise<void> {
   const { body } = reply;
-  const whole = typeof body === 'string' ? Buffer.from(body) : body instanceof Uint8Array ? body : undefined;
-  if (whole !== undefined) headers['content-length'] ??= whole.byteLength;
-  else if (body === undefined && reply.status !== 204 && reply.status !== 304)
-    headers['content-length'] ??= 0;
-  if (hasUnreadBody(request)) headers.connection = 'close';
-  response.writeHead(reply.status, headers);
-  if (request.method === 'HEAD' || body === undefined) {
+  let file = isFileBody(body) ? body : undefined; // closed here unless sendFile took it
+  try {
+    const headers: Record<string, string | number> = { ...API_VERSION, ...reply.headers };
+    const whole =
+      typeof body === 'string' ? Buffer.from(body) : body instanceof Uint8Array ? body : undefined;
+    if (whole !== undefined) headers['content-length'] ??= whole.byteLength;
+    else if (file !== undefined) headers['content-length'] ??= file.length;
+    else if (body === undefined && reply.status !== 204 && reply.status !== 304)
+      headers['content-length'] ??= 0;
+    if (hasUnreadBody(request)) headers.connection = 'close';
+    response.writeHead(reply.status, headers);
+    if (request.method === 'HEAD' || body === undefined) {
+      response.end();
+      return;
+    }
+    if (whole !== undefined) {
+      response.end(whole);
+      return;
+    }
+    if (file !== undefined) {
+      const sending = file;
+      file = undefined;
+      return await sendFile(response, sending, pool);
+    }
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      if (response.destroyed) return;
+      if (!response.write(chunk)) await drained(response);
+    }
     response.end();
-    return;
+  } finally {
+    await file?.file.close().catch(() => undefined);
   }
-  if (whole !== undefined) {
-    response.end(whole);
-    return;
-  }
-  for await (const chunk of body as AsyncIterable<Uint8Array>) {
-    if (response.destroyed) return;
-    if (!response.write(chunk)) await drained(response);
-  }
-  response.end();
 }
 
 function drained(response: ServerResponse): Promise<void> {

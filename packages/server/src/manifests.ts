@@ -168,8 +168,10 @@ export async function deleteManifest(exchange: Exchange, name: string, reference
     if ((await store.getTag(name, tag)) === found.digest) await store.deleteTag(name, tag);
   }
   const subject = await subjectOf(exchange, found);
-  await store.unlinkManifest(name, found.digest);
+  // The referrer entry first: a crash in between leaves an unlisted manifest, never a
+  // listed referrer that cannot be fetched.
   if (subject !== undefined) await store.removeReferrer(name, subject, found.digest);
+  await store.unlinkManifest(name, found.digest);
   return { status: 202 };
 }
 

@@ -1,4 +1,5 @@
-import { mkdtemp } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectBytes, computeDigest } from '@stevedore/digest';
@@ -34,6 +35,13 @@ const text = (value: string) => new TextEncoder().encode(value);
 const sha256 = async (bytes: Uint8Array | string) =>
   (await computeDigest(typeof bytes === 'string' ? text(bytes) : bytes)).toString();
 
+// How many of this process's open files are the blob's (Linux's /proc; 0 elsewhere).
+async function openFilesOf(digest: string): Promise<number> {
+  const descriptors = await readdir('/proc/self/fd').catch(() => []);
+  const targets = await Promise.all(descriptors.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return targets.filter((target) => target.endsWith(digest.split(':')[1] as string)).length;
+}
+
 const nodeDigest = (node: ImageNode) => imageDigest(node).toString();
 const layersOf = (node: ImageNode) => (node.kind === 'image' ? node.manifest.json.layers : []);
 
@@ -64,6 +72,36 @@ describe.each([
     await writeRegistry(`${server.host}/app:chunked`, image, registry);
     const read = await readRegistry(`${server.host}/app:chunked`, registry);
     expect(nodeDigest(read)).toBe(nodeDigest(image));
+  });
+
+  it('sends a blob larger than its read buffers whole and by range, and lets go of it when a client leaves', async () => {
+    const store = await openStore();
+    const server = await start({ store });
+    const bytes = randomBytes(3 * 1024 * 1024 + 12_345);
+    const digest = await sha256(bytes);
+    const upload = await fetch(`${server.url}/v2/big/blobs/uploads/?digest=${digest}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
+    expect(upload.status).toBe(201);
+    const url = `${server.url}/v2/big/blobs/${digest}`;
+    const whole = new Uint8Array(await (await fetch(url)).arrayBuffer());
+    expect(Buffer.compare(whole, bytes)).toBe(0);
+    const part = await fetch(url, { headers: { range: 'bytes=1000000-2600000' } });
+    expect(part.status).toBe(206);
+    expect(
+      Buffer.compare(new Uint8Array(await part.arrayBuffer()), bytes.subarray(1_000_000, 2_600_001)),
+    ).toBe(0);
+
+    // A client that reads one chunk and hangs up: the server goes on serving.
+    const leaving = new AbortController();
+    const left = await fetch(url, { signal: leaving.signal });
+    await left.body?.getReader().read();
+    leaving.abort();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await sha256(new Uint8Array(await (await fetch(url)).arrayBuffer()))).toBe(digest);
+    expect(await openFilesOf(digest)).toBe(0);
   });
 
   it('keeps a multi-platform index and its children', async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectBytes, computeDigest } from '@stevedore/digest';
@@ -117,6 +117,40 @@ describe('the filesystem store', () => {
     const second = await openFilesystemStore(root);
     expect(await second.uploadSession(session.id)).toMatchObject({ repository: 'app', size: 8 });
     expect(await readdir(join(root, 'tmp'))).toEqual([]);
+  });
+
+  it('drops at open the upload folders a crash left without a session or data', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'stevedore-store-'));
+    const first = await openFilesystemStore(root);
+    const kept = await first.createUpload('app');
+    const noSession = await first.createUpload('app');
+    const noData = await first.createUpload('app');
+    await rm(join(root, 'uploads', noSession.id, 'session.json'));
+    await rm(join(root, 'uploads', noData.id, 'data'));
+    await mkdir(join(root, 'uploads', 'not-a-session'));
+
+    await openFilesystemStore(root);
+    expect(await readdir(join(root, 'uploads'))).toEqual([kept.id]);
+  });
+
+  it('lists only files named by a digest, so a foreign file cannot stop garbage collection', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'stevedore-store-'));
+    const store = await openFilesystemStore(root);
+    const bytes = text('a blob');
+    const digest = (await computeDigest(bytes)).toString();
+    await store.putBlob(digest, bytes);
+    await store.linkBlob('app', digest);
+    const hex = digest.slice('sha256:'.length);
+    await writeFile(join(root, 'blobs', 'sha256', hex.slice(0, 2), `${hex}.orig`), 'backup');
+    await writeFile(join(root, 'blobs', 'sha256', hex.slice(0, 2), 'notes'), 'text');
+    await writeFile(join(root, 'repositories', 'app', '_layers', 'sha256', 'notes'), '');
+
+    const blobs = [];
+    for await (const blob of store.listBlobs()) blobs.push(blob.digest);
+    const links = [];
+    for await (const link of store.listBlobLinks('app')) links.push(link);
+    expect(blobs).toEqual([digest]);
+    expect(links).toEqual([digest]);
   });
 
   it('refuses names that would leave its directory', async () => {

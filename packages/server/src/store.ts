@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { Descriptor } from '@stevedore/manifest';
 
 /**
@@ -23,6 +24,11 @@ export interface RegistryStore {
    * `ERR_STORE_NOT_FOUND` when the blob is missing.
    */
   readBlob(digest: string, range?: ByteRange, signal?: AbortSignal): AsyncIterable<Uint8Array>;
+  /**
+   * Optional, for stores on a local filesystem: the blob as an open file, or `undefined`.
+   * The server then sends blob GETs from it with reused buffers instead of `readBlob`.
+   */
+  openBlobFile?(digest: string): Promise<FileHandle | undefined>;
   /** Stores small content (a manifest) under its digest, atomically. */
   putBlob(digest: string, bytes: Uint8Array): Promise<void>;
   /** Removes a blob (garbage collection only). */
