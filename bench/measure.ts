@@ -65,11 +65,15 @@ export function version(command: string, args: readonly string[]): string {
   return execFileSync(command, args, { encoding: 'utf8' }).split('\n')[0]?.trim() ?? '';
 }
 
-/** The target cell of a report row: `≤ limit: met` or `**not met**` (three decimals at a tie). */
-export function targetCell(ratio: number, limit: number | undefined): string {
+/**
+ * The target cell of a report row: `≤ limit: met` or `**not met**` for a ratio of times
+ * (`≥` for a ratio of throughputs, `higherIsBetter`), three decimals at a tie.
+ */
+export function targetCell(ratio: number, limit: number | undefined, higherIsBetter = false): string {
   if (limit === undefined) return '';
   const tie = ratio.toFixed(2) === limit.toFixed(2) ? ` (${ratio.toFixed(3)})` : '';
-  return `≤ ${limit.toFixed(2)}: ${ratio <= limit ? 'met' : '**not met**'}${tie}`;
+  const met = higherIsBetter ? ratio >= limit : ratio <= limit;
+  return `${higherIsBetter ? '≥' : '≤'} ${limit.toFixed(2)}: ${met ? 'met' : '**not met**'}${tie}`;
 }
 
 /** Our peak RSS, in bold when over the memory target. */

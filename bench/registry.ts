@@ -38,6 +38,7 @@ import {
   version,
 } from './measure.ts';
 import { packedScript } from './packed.ts';
+import { machineSeconds, processCpuSeconds, waitForQuietMachine } from './proc.ts';
 import { BENCH_DATA } from './tree.ts';
 
 const here = new URL('.', import.meta.url).pathname;
@@ -102,37 +103,6 @@ function layoutDigest(tag: string): string {
   return entry.digest;
 }
 
-const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-
-/** The machine's CPU time so far, busy and in all, in seconds (/proc/stat, every core). */
-function machineSeconds(): { busy: number; all: number } {
-  // cpu  user nice system idle iowait irq softirq steal …
-  const values = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
-    .split(/\s+/)
-    .slice(1, 9)
-    .map(Number);
-  const all = values.reduce((sum, value) => sum + value, 0);
-  const idle = (values[3] ?? 0) + (values[4] ?? 0);
-  return { busy: (all - idle) / ticks, all: all / ticks };
-}
-
-/**
- * Waits until the machine has been idle (under 10 % busy) for a second, for at most two
- * minutes: on two cores, anything else running (a test run) would be timed with us.
- */
-async function waitForQuietMachine(): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  let busy = 1;
-  while (Date.now() < deadline) {
-    const before = machineSeconds();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const after = machineSeconds();
-    busy = (after.busy - before.busy) / (after.all - before.all);
-    if (busy < 0.1) return;
-  }
-  console.log(`(the machine is still ${(busy * 100).toFixed(0)} % busy after two minutes: measuring anyway)`);
-}
-
 /** A registry of ours: where it stores, and the CPU its process has used so far. */
 interface BenchRegistry {
   readonly host: string;
@@ -173,11 +143,7 @@ async function startBenchRegistry(): Promise<BenchRegistry> {
   return {
     host: running.host,
     storage: join(parent, created, 'data'),
-    cpuSeconds() {
-      // /proc/<pid>/stat: utime and stime are fields 14 and 15, after the command in parentheses.
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      return (Number(fields[11]) + Number(fields[12])) / ticks;
-    },
+    cpuSeconds: () => processCpuSeconds(Number(pid)),
     stop: running.stop,
   };
 }
