@@ -463,6 +463,37 @@ export class RegistryClient {
     return names;
   }
 
+  /**
+   * The size of a blob the repository holds (HEAD, its `Content-Length`), or `undefined`
+   * when it holds none by that digest: what a fetch by digest alone needs to verify.
+   */
+  async headBlob(
+    repository: string | Reference,
+    digest: string,
+    options: RequestOptions = {},
+  ): Promise<{ readonly digest: string; readonly size: number } | undefined> {
+    const ref = toReference(repository);
+    const answer = await this.#send(
+      ref,
+      { method: 'HEAD', path: `blobs/${digest}`, accepted: [404] },
+      options,
+    );
+    await answer.body.dump();
+    if (answer.status === 404) return undefined;
+    const size = Number(header(answer, 'content-length'));
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new RegistryError(
+        'ERR_REGISTRY_RESPONSE',
+        `the registry gave no size for blob ${digest} of ${formatReference(ref)}`,
+        {
+          reference: formatReference(ref),
+          status: answer.status,
+        },
+      );
+    }
+    return { digest, size };
+  }
+
   /** Whether the repository holds a blob (HEAD), so a push can skip it. */
   async hasBlob(
     repository: string | Reference,
