@@ -118,6 +118,7 @@ function contextOf(
   };
   const context: VerbContext = {
     verb,
+    verbs: VERBS,
     positionals,
     flags,
     global,

@@ -44,6 +44,8 @@ export type FlagValues = Readonly<Record<string, string | boolean | string[] | u
 /** What a verb's code is given. */
 export interface VerbContext {
   readonly verb: VerbSpec;
+  /** Every verb of the command (for completion scripts). */
+  readonly verbs: readonly VerbSpec[];
   readonly positionals: readonly string[];
   readonly flags: FlagValues;
   readonly global: GlobalOptions;

@@ -1,6 +1,9 @@
 // Every verb of the `stevedore` command: names, arguments, flags, help and examples, with
 // the code loaded only when the verb runs (so `stevedore --version` loads none of it).
 import type { VerbSpec } from './verb.ts';
+import { AUTH_VERBS } from './verbs/auth-verbs.ts';
+import { BUILD_VERBS } from './verbs/build-verbs.ts';
+import { TRANSFER_VERBS } from './verbs/transfer-verbs.ts';
 
 const referrersFlag = {
   referrers: {
@@ -130,6 +133,8 @@ export const VERBS: readonly VerbSpec[] = [
     examples: ['stevedore blob localhost:5000/app@sha256:… > layer.tar.gz'],
     load: async () => (await import('./verbs/registry.ts')).runBlob,
   },
+  ...BUILD_VERBS,
+  ...TRANSFER_VERBS,
   {
     name: 'serve',
     summary: 'run a /v2 registry on a local filesystem store',
@@ -170,6 +175,7 @@ export const VERBS: readonly VerbSpec[] = [
     ],
     load: async () => (await import('./verbs/serve.ts')).runServe,
   },
+  ...AUTH_VERBS,
   {
     name: 'version',
     summary: "print stevedore's version",

@@ -1,0 +1,4 @@
+// The auth verbs' specs (their code loads on demand from the files beside this one).
+import type { VerbSpec } from '../verb.ts';
+
+export const AUTH_VERBS: readonly VerbSpec[] = [];
