@@ -35,3 +35,16 @@ export function registryHostOf(text: string): string | undefined {
   const first = reference.slice(0, slash);
   return first.includes('.') || first.includes(':') || first === 'localhost' ? first : undefined;
 }
+
+/**
+ * The registry hosts named by command-line values: those of references
+ * (`localhost:5000/app`), and values that are a host alone (`catalog HOST:PORT`).
+ */
+export function registryHostsOf(values: readonly string[]): string[] {
+  const hosts = values.map((value) => registryHostOf(value) ?? (HOST_ALONE.test(value) ? value : undefined));
+  return [...new Set(hosts.filter((host) => host !== undefined))];
+}
+
+// `registry.example`, `localhost:5000`, `10.0.0.5:5000`: a dot or a port, no slash. (`app:1`
+// reads as a host too; listing a host that is never asked costs nothing.)
+const HOST_ALONE = /^(?:[\w-]+(?:\.[\w-]+)+(?::\d+)?|[\w.-]+:\d+|localhost)$/;

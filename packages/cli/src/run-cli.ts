@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type { RegistryClient } from '@stevedore/transport-registry';
 import { type CliIo, processIo } from './cli-io.ts';
 import { cliVersion } from './cli-version.ts';
-import { registryHostOf } from './endpoints.ts';
+import { registryHostsOf } from './endpoints.ts';
 import { CliError, usageError } from './errors.ts';
 import { formatError } from './format-error.ts';
 import { GLOBAL_FLAGS, type GlobalOptions, globalOptionsOf } from './global-options.ts';
@@ -128,15 +128,7 @@ function contextOf(
         const named = [...positionals, ...Object.values(flags).flat()].filter(
           (value) => typeof value === 'string',
         );
-        const insecure = global.insecure
-          ? [
-              ...new Set(
-                named
-                  .map((text) => registryHostOf(text) ?? text)
-                  .filter((host) => /^[\w.-]+(:\d+)?$/.test(host)),
-              ),
-            ]
-          : [];
+        const insecure = global.insecure ? registryHostsOf(named) : [];
         return new RegistryClient({
           insecure,
           userAgent: `stevedore/${cliVersion()}`,
