@@ -118,7 +118,7 @@ describe('the command line', () => {
     expect(noBlob.stderr).toContain('ERR_NOT_FOUND');
 
     expect((await stevedore('delete', `${server.host}/team/app:latest`)).code).toBe(0);
-    expect((await stevedore('ls', `${server.host}/team/app`)).stdout).toBe('\n');
+    expect((await stevedore('ls', `${server.host}/team/app`)).stdout).toBe('');
     const gone = await stevedore('manifest', `${server.host}/team/app:v1`);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/^stevedore: ERR_REGISTRY_RESPONSE: .*404 MANIFEST_UNKNOWN/);

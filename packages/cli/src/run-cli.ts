@@ -144,7 +144,7 @@ function contextOf(
       if (global.json) io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
       else {
         const shown = text ?? (typeof value === 'string' ? value : JSON.stringify(value, null, 2));
-        io.stdout.write(shown.endsWith('\n') ? shown : `${shown}\n`);
+        if (shown !== '') io.stdout.write(shown.endsWith('\n') ? shown : `${shown}\n`);
       }
     },
     log,

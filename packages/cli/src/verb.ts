@@ -54,7 +54,7 @@ export interface VerbContext {
   registry(): Promise<RegistryClient>;
   /**
    * Prints a verb's result: `value` as JSON with `--json`, else `text` (or `value` itself
-   * when it is a string), on stdout.
+   * when it is a string), on stdout; an empty text prints nothing (an empty list, a delete).
    */
   print(value: unknown, text?: string): void;
   /** A line on stderr, unless `--quiet`. */
