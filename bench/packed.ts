@@ -13,11 +13,10 @@ const bin = (name: string) => join(root, 'node_modules/.bin', name);
 const env = { ...process.env, PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}` };
 
 /**
- * Builds, packs and installs every package of packages/, then writes `script` (a bench
- * TypeScript file importing `../packages/<name>/src/index.ts`) into the install as an
- * `.mjs` importing `@stevedore/<name>`. Answers the path of that `.mjs`.
+ * Builds, packs and installs every package of packages/ into bench/.data/packed, as a
+ * user's `npm install` would. Answers that directory (its node_modules holds them).
  */
-export function packedScript(script: string): string {
+export function installPackedPackages(): string {
   const dir = join(root, 'bench/.data/packed');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -42,6 +41,16 @@ export function packedScript(script: string): string {
     cwd: dir,
     stdio: 'inherit',
   });
+  return dir;
+}
+
+/**
+ * The packages installed as {@link installPackedPackages} does, then `script` (a bench
+ * TypeScript file importing `../packages/<name>/src/index.ts`) written into the install
+ * as an `.mjs` importing `@stevedore/<name>`. Answers the path of that `.mjs`.
+ */
+export function packedScript(script: string): string {
+  const dir = installPackedPackages();
   const source = readFileSync(script, 'utf8').replaceAll(
     /'\.\.\/packages\/([a-z-]+)\/src\/index\.ts'/g,
     "'@stevedore/$1'",

@@ -78,6 +78,8 @@ describe('the command line', () => {
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain("Unknown option '--bogus'");
     expect((await stevedore('copy', '--concurrency', 'many', 'a', 'b')).code).toBe(2);
+    expect((await stevedore('--quiet')).code).toBe(2);
+    expect((await stevedore('--bogus', 'copy', 'a', 'b')).stderr).toContain('unknown verb "--bogus"');
   });
 
   it('copies a layout to a registry and lists, inspects, tags, fetches and deletes there', async () => {
@@ -149,7 +151,16 @@ describe('the command line', () => {
     );
     expect(arm.code).toBe(0);
     expect(JSON.parse((await stevedore('config', `oci:${layout}:arm`)).stdout).architecture).toBe('arm64');
-    const all = await stevedore('cp', '--all', '--quiet', `${server.host}/multi:latest`, `oci:${layout}:all`);
+    // Global flags before the verb, as crane takes them.
+    const all = await stevedore(
+      '--all',
+      '--concurrency',
+      '2',
+      '-q',
+      'cp',
+      `${server.host}/multi:latest`,
+      `oci:${layout}:all`,
+    );
     expect(all).toEqual({ code: 0, stdout: `${imageDigest(index)}\n`, stderr: '' });
     const both = await stevedore(
       'copy',

@@ -26,12 +26,15 @@ import { VERBS } from './verbs.ts';
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   const verbose = argv.includes('--verbose') || argv.includes('-v');
   try {
-    const [first, ...rest] = argv;
+    // Global flags may come before the verb too (`stevedore --insecure copy …`).
+    const { leading, verbAt } = leadingGlobalFlags(argv);
+    const [first, ...after] = argv.slice(verbAt);
+    const rest = [...leading, ...after];
     if (first === undefined) {
       io.stderr.write(commandHelp(VERBS, cliVersion()));
       return 2;
     }
-    if (first === '--help' || first === '-h' || (first === 'help' && rest.length === 0)) {
+    if (first === '--help' || first === '-h' || (first === 'help' && after.length === 0)) {
       io.stdout.write(commandHelp(VERBS, cliVersion()));
       return 0;
     }
@@ -40,7 +43,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       return 0;
     }
     if (first === 'help') {
-      io.stdout.write(verbHelp(findVerb(rest[0] as string)));
+      io.stdout.write(verbHelp(findVerb(after[0] as string)));
       return 0;
     }
     const verb = findVerb(first);
@@ -54,7 +57,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       const expected =
         min === max ? `${min}` : max === Number.POSITIVE_INFINITY ? `at least ${min}` : `${min} to ${max}`;
       throw usageError(
-        `${verb.name} takes ${expected} argument${expected === '1' ? '' : 's'} (${verb.usage}), got ${positionals.length}`,
+        `${verb.name} takes ${expected} argument${max === 1 ? '' : 's'} (${verb.usage}), got ${positionals.length}`,
         verb.name,
       );
     }
@@ -71,6 +74,23 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     io.stderr.write(formatError(error, verbose));
     return CliError.is(error, 'ERR_USAGE') ? 2 : 1;
   }
+}
+
+// The global flags before the verb, and where the verb is. `--help` and `--version`
+// there are the command's own.
+function leadingGlobalFlags(argv: readonly string[]): { leading: string[]; verbAt: number } {
+  let index = 0;
+  while (index < argv.length) {
+    const arg = argv[index] as string;
+    if (!arg.startsWith('-') || ['--help', '-h', '--version'].includes(arg)) break;
+    const name = arg.replace(/^--?/, '').split('=')[0] as string;
+    const flag =
+      GLOBAL_FLAGS[name] ??
+      Object.values(GLOBAL_FLAGS).find((each) => each.short !== undefined && each.short === name);
+    if (flag === undefined) break; // left for the verb's parser to refuse
+    index += flag.type === 'string' && !arg.includes('=') ? 2 : 1;
+  }
+  return { leading: [...argv.slice(0, Math.min(index, argv.length))], verbAt: index };
 }
 
 function findVerb(name: string): VerbSpec {

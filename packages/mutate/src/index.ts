@@ -1,4 +1,5 @@
 export { MutateError, type MutateErrorCode, type MutateErrorDetails } from './errors.ts';
+export { type ExportFilesystemOptions, exportFilesystem } from './export-filesystem.ts';
 export { type FlattenOptions, flatten } from './flatten.ts';
 export { type MutateAnnotationsOptions, mutateAnnotations } from './mutate-annotations.ts';
 export { type ConfigChanges, type MutateConfigOptions, mutateConfig } from './mutate-config.ts';

@@ -122,6 +122,19 @@ describe('the registry API', () => {
     return image;
   }
 
+  it('gives readRegistry a blob source that answers undefined for a blob the repository lacks', async () => {
+    const server = await start();
+    const image = await pushed(server);
+    const read = await readRegistry(`${server.host}/app:v1`, client());
+    if (read.kind !== 'image') throw new Error('not an image');
+    const layer = layersOf(image)[0];
+    if (layer === undefined) throw new Error('no layer');
+    const present = await read.blobs.openBlob(layer);
+    expect(present === undefined ? undefined : await sha256(await collectBytes(present))).toBe(layer.digest);
+    const absent = { ...layer, digest: `sha256:${'0'.repeat(64)}` };
+    expect(await read.blobs.openBlob(absent)).toBeUndefined();
+  });
+
   it('answers /v2/ with the API version header', async () => {
     const server = await start();
     const answer = await fetch(`${server.url}/v2/`);

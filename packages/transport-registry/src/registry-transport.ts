@@ -14,6 +14,7 @@ import {
 import { readFileReusing } from '@stevedore/image/node';
 import { parseManifest } from '@stevedore/manifest';
 import type { RegistryClient, RequestOptions } from './client.ts';
+import { RegistryError } from './errors.ts';
 import { type Reference, repositoryOf, toReference } from './reference.ts';
 
 /** Options for {@link readRegistry}. */
@@ -38,7 +39,16 @@ export async function readRegistry(
   const repository = repositoryOf(ref);
   const blobs: BlobSource = {
     // Readers verify what they read (readBlob, destinations): not hashed twice here.
-    openBlob: (descriptor, open = {}) => client.getBlob(repository, descriptor, { ...open, verify: false }),
+    async openBlob(descriptor, open = {}) {
+      try {
+        return await client.getBlob(repository, descriptor, { ...open, verify: false });
+      } catch (error) {
+        // A blob the repository lacks is `undefined`, as BlobSource says, so that sources
+        // combined with this one (an image read here, then appended to) are asked next.
+        if (error instanceof RegistryError && error.status === 404) return undefined;
+        throw error;
+      }
+    },
     originOf: () => repository,
   };
   const manifests: BlobSource = {
