@@ -7,7 +7,9 @@ export type CliErrorCode =
   /** A file the command was given cannot be read or is not what it should be. */
   | 'ERR_CLI_INPUT'
   /** What the command was asked about does not exist. */
-  | 'ERR_NOT_FOUND';
+  | 'ERR_NOT_FOUND'
+  /** The registry refused the credentials given to `login` (nothing was stored). */
+  | 'ERR_LOGIN_REFUSED';
 
 /** A command line that cannot be run as given. */
 export class CliError extends StevedoreError<CliErrorCode> {

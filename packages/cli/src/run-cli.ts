@@ -144,12 +144,18 @@ function contextOf(
     global,
     io,
     registry() {
-      client ??= import('@stevedore/transport-registry').then(({ RegistryClient }) => {
+      client ??= import('@stevedore/transport-registry').then(({ RegistryClient, findCredentials }) => {
         const named = [...positionals, ...Object.values(flags).flat()].filter(
           (value) => typeof value === 'string',
         );
         const insecure = global.insecure ? registryHostsOf(named) : [];
         return new RegistryClient({
+          // Stored logins from the run's environment (DOCKER_CONFIG, REGISTRY_AUTH_FILE).
+          credentials: (registry, repository) =>
+            findCredentials(registry, repository, {
+              env: io.env,
+              onWarning: (message) => log(`warning: ${message}`),
+            }),
           insecure,
           userAgent: `stevedore/${cliVersion()}`,
           onEvent: (event) =>

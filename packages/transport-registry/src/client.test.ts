@@ -1037,4 +1037,147 @@ describe('RegistryClient', () => {
       size: manifest.length,
     });
   });
+
+  it('logs in as docker does: GET /v2/, a token for the account with no scope, and no anonymous retry', async () => {
+    const { registry, tokenRequests } = await tokenRegistry();
+    const alice = client({ credentials: async () => ({ username: 'alice', password: 'wonderland' }) });
+    expect(await alice.login(registry)).toEqual({ scheme: 'bearer' });
+    expect(tokenRequests.map(String)).toEqual(['service=svc&account=alice']);
+
+    tokenRequests.length = 0;
+    const wrong = client({ credentials: async () => ({ username: 'alice', password: 'guess' }) });
+    const refused = await wrong.login(registry).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toMatchObject({
+      code: 'ERR_REGISTRY_RESPONSE',
+      status: 401,
+      registryCode: 'UNAUTHORIZED',
+      message: `${registry} refused the credentials of user "alice" (401 UNAUTHORIZED)`,
+    });
+    expect((refused as Error).cause).toMatchObject({ message: expect.stringContaining('invalid password') });
+    expect(tokenRequests).toHaveLength(1); // not asked again anonymously, as a pull would be
+
+    await expect(client().login(registry)).rejects.toMatchObject({
+      status: 401,
+      registryCode: 'UNAUTHORIZED',
+    });
+  });
+
+  it('logs in with Basic credentials, and says when a registry asks for no login', async () => {
+    const good = `Basic ${Buffer.from('bob:builder').toString('base64')}`;
+    const seen: Array<string | undefined> = [];
+    const registry = await serve((request, response) => {
+      seen.push(request.headers.authorization);
+      if (request.headers.authorization !== good) {
+        response.writeHead(401, {
+          'www-authenticate': 'Basic realm="r"',
+          'content-type': 'application/json',
+        });
+        return response.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+      }
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{}');
+    });
+    const bob = client({ credentials: async () => ({ username: 'bob', password: 'builder' }) });
+    expect(await bob.login(registry)).toEqual({ scheme: 'basic' });
+    expect(seen).toEqual([undefined, good]);
+    const wrong = client({ credentials: async () => ({ username: 'bob', password: 'b' }) });
+    await expect(wrong.login(registry)).rejects.toMatchObject({
+      status: 401,
+      message: `${registry} refused the credentials of user "bob" (401 UNAUTHORIZED)`,
+    });
+    // An identity token is for token services: a Basic registry has nothing to check it with.
+    const tokenOnly = client({ credentials: async () => ({ identityToken: 'R' }) });
+    await expect(tokenOnly.login(registry)).rejects.toMatchObject({ status: 401 });
+
+    const open = await serve((_request, response) => {
+      response.writeHead(200);
+      response.end('{}');
+    });
+    expect(await bob.login(open)).toEqual({ scheme: 'none' });
+
+    const negotiate = await serve((_request, response) => {
+      response.writeHead(401, { 'www-authenticate': 'Negotiate' });
+      response.end();
+    });
+    await expect(bob.login(negotiate)).rejects.toMatchObject({
+      status: 401,
+      message: `${negotiate} asks for a login by a scheme other than Basic or Bearer (negotiate)`,
+    });
+  });
+
+  it('gives a token for pull or pull,push on a repository, fresh each time, refusing bad credentials', async () => {
+    const { registry, tokenRequests } = await tokenRegistry();
+    const alice = client({ credentials: async () => ({ username: 'alice', password: 'wonderland' }) });
+    expect(await alice.token(`${registry}/team/app`)).toEqual({
+      token: 'T-alice-repository:team/app:pull',
+      expiresIn: 300,
+    });
+    expect(await alice.token(`${registry}/team/app:v1`, ['pull', 'push'])).toEqual({
+      token: 'T-alice-repository:team/app:pull,push',
+      expiresIn: 300,
+    });
+    expect(tokenRequests).toHaveLength(2); // not cached: each call asks
+
+    expect(await client().token(`${registry}/team/app`)).toEqual({ token: 'T-anonymous' });
+    tokenRequests.length = 0;
+    const wrong = client({ credentials: async () => ({ username: 'alice', password: 'guess' }) });
+    await expect(wrong.token(`${registry}/team/app`)).rejects.toMatchObject({
+      code: 'ERR_REGISTRY_RESPONSE',
+      status: 401,
+    });
+    expect(tokenRequests).toHaveLength(1);
+  });
+
+  it('gives no token where a registry does not use token auth', async () => {
+    const basic = await serve((_request, response) => {
+      response.writeHead(401, { 'www-authenticate': 'Basic realm="r"' });
+      response.end();
+    });
+    const open = await serve((_request, response) => {
+      response.writeHead(200);
+      response.end('{}');
+    });
+    const bob = client({ credentials: async () => ({ username: 'bob', password: 'builder' }) });
+    expect(await bob.token(`${basic}/app`)).toBeUndefined();
+    expect(await bob.token(`${open}/app`)).toBeUndefined();
+  });
 });
+
+/**
+ * A registry whose token service knows one user, alice (password wonderland), and gives
+ * anonymous tokens too: tokens name the user and scope, and are taken as they come.
+ */
+async function tokenRegistry(): Promise<{ registry: string; tokenRequests: URLSearchParams[] }> {
+  const tokenRequests: URLSearchParams[] = [];
+  const alice = `Basic ${Buffer.from('alice:wonderland').toString('base64')}`;
+  let registry = '';
+  registry = await serve((request, response, url) => {
+    if (url.pathname === '/token') {
+      tokenRequests.push(url.searchParams);
+      const authorization = request.headers.authorization;
+      if (authorization !== undefined && authorization !== alice) {
+        response.writeHead(401, { 'content-type': 'application/json' });
+        return response.end('{"errors":[{"code":"UNAUTHORIZED","message":"invalid password"}]}');
+      }
+      const token =
+        authorization === undefined ? 'T-anonymous' : `T-alice-${url.searchParams.getAll('scope').join(' ')}`;
+      response.writeHead(200, { 'content-type': 'application/json' });
+      return response.end(
+        JSON.stringify(authorization === undefined ? { token } : { token, expires_in: 300 }),
+      );
+    }
+    if (request.headers.authorization?.startsWith('Bearer T-') !== true) {
+      response.writeHead(401, {
+        'www-authenticate': `Bearer realm="http://${registry}/token",service="svc"`,
+        'content-type': 'application/json',
+      });
+      return response.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+    }
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end('{}');
+  });
+  return { registry, tokenRequests };
+}

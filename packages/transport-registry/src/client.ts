@@ -98,6 +98,22 @@ export interface UploadOptions extends RequestOptions {
   readonly reopen?: () => Promise<AsyncIterable<Uint8Array>>;
 }
 
+/** What {@link RegistryClient.login} found. */
+export interface LoginResult {
+  /**
+   * How the registry asked to log in: `basic`, `bearer` (a token service), or `none` when
+   * it asked for no login (the credentials were then not checked).
+   */
+  readonly scheme: 'basic' | 'bearer' | 'none';
+}
+
+/** A token from a registry's token service ({@link RegistryClient.token}). */
+export interface RegistryToken {
+  readonly token: string;
+  /** Its lifetime in seconds, when the token service said (`expires_in`). */
+  readonly expiresIn?: number;
+}
+
 /** Options of each call. */
 export interface RequestOptions {
   readonly signal?: AbortSignal;
@@ -864,6 +880,114 @@ export class RegistryClient {
     await answer.body.dump();
   }
 
+  /**
+   * Checks the client's credentials for a registry as `docker login` does: `GET /v2/`,
+   * its challenge answered with them (Basic, or a token from its token service with no
+   * scope, for the `account`), never falling back to anonymous access.
+   *
+   * @example
+   * ```ts
+   * const client = new RegistryClient({ credentials: async () => ({ username: 'ci', password }) });
+   * await client.login('registry.example:5000'); // throws if the registry refuses them
+   * ```
+   * @throws {RegistryError} `ERR_REGISTRY_RESPONSE` with `status` 401 or 403 when the
+   *   registry (or its token service) refuses the credentials, or when it asks for a login
+   *   and the client has none for it; `ERR_REGISTRY_UNREACHABLE`.
+   */
+  async login(registry: string, options: RequestOptions = {}): Promise<LoginResult> {
+    const ref: Reference = { registry, repository: '' };
+    const challenges = await this.#probe(ref, options);
+    if (challenges === undefined) return { scheme: 'none' };
+    const bearer = challenges.find((challenge) => challenge.scheme === 'bearer');
+    const basic = challenges.find((challenge) => challenge.scheme === 'basic');
+    if (bearer === undefined && basic === undefined) {
+      throw new RegistryError(
+        'ERR_REGISTRY_RESPONSE',
+        `${registry} asks for a login by a scheme other than Basic or Bearer (${challenges.map((challenge) => challenge.scheme).join(', ') || 'none named'})`,
+        { reference: formatReference(ref), status: 401 },
+      );
+    }
+    const credentials = await this.#credentialsFor(ref);
+    if (credentials === undefined || (bearer === undefined && credentials.username === undefined)) {
+      throw unauthorized(ref);
+    }
+    const url = `${this.baseUrl(registry)}/v2/`;
+    try {
+      const authorization =
+        bearer === undefined
+          ? basicHeader(credentials)
+          : (await this.#bearerToken(ref, [], bearer, options, false)).header;
+      const answer = await this.#requestRetrying(url, 'GET', { authorization }, undefined, options, true);
+      if (answer.status < 200 || answer.status >= 300) throw await responseError(answer, 'GET', url, ref);
+      await answer.body.dump();
+    } catch (error) {
+      if (RegistryError.is(error, 'ERR_REGISTRY_RESPONSE')) {
+        const { status, registryCode } = error as RegistryError;
+        if (status === 401 || status === 403) {
+          const who =
+            credentials.username === undefined ? 'the identity token' : `user "${credentials.username}"`;
+          throw new RegistryError(
+            'ERR_REGISTRY_RESPONSE',
+            `${registry} refused the credentials of ${who} (${status}${registryCode === undefined ? '' : ` ${registryCode}`})`,
+            {
+              reference: formatReference(ref),
+              status,
+              ...(registryCode === undefined ? {} : { registryCode }),
+              cause: error,
+            },
+          );
+        }
+      }
+      throw error;
+    }
+    return { scheme: bearer === undefined ? 'basic' : 'bearer' };
+  }
+
+  /**
+   * A token from the registry's token service for `actions` on a repository, as
+   * `crane auth token` prints it: asked for with the client's credentials for the
+   * repository (anonymously when it has none), a fresh one each call, never falling back
+   * to anonymous access when the credentials are refused. `undefined` when the registry
+   * does not use token auth (it asks for Basic credentials, or for no login).
+   *
+   * @example
+   * ```ts
+   * const issued = await client.token('ghcr.io/team/app', ['pull', 'push']);
+   * ```
+   * @throws {RegistryError} `ERR_REGISTRY_RESPONSE` when the token service refuses
+   *   (401 with the credentials); `ERR_REGISTRY_UNREACHABLE`, also when the token
+   *   service answers no token.
+   */
+  async token(
+    repository: string | Reference,
+    actions: readonly string[] = ['pull'],
+    options: RequestOptions = {},
+  ): Promise<RegistryToken | undefined> {
+    const ref = repositoryOf(toReference(repository));
+    const challenges = await this.#probe(ref, options);
+    const bearer = challenges?.find((challenge) => challenge.scheme === 'bearer');
+    if (bearer === undefined) return undefined;
+    const scopes: Scope[] = [{ type: 'repository', name: ref.repository, actions }];
+    const issued = await this.#bearerToken(ref, scopes, bearer, options, false);
+    return issued.expiresIn === undefined
+      ? { token: issued.token }
+      : { token: issued.token, expiresIn: issued.expiresIn };
+  }
+
+  // `GET /v2/` with no credentials: the challenges of a 401, or `undefined` when the
+  // registry lets anyone in (distribution-spec, "Determining support").
+  async #probe(ref: Reference, options: RequestOptions): Promise<Challenge[] | undefined> {
+    const url = `${this.baseUrl(ref.registry)}/v2/`;
+    const answer = await this.#requestRetrying(url, 'GET', {}, undefined, options, true);
+    if (answer.status === 401) {
+      await answer.body.dump();
+      return parseChallenges(headerList(answer, 'www-authenticate'));
+    }
+    if (answer.status < 200 || answer.status >= 300) throw await responseError(answer, 'GET', url, ref);
+    await answer.body.dump();
+    return undefined;
+  }
+
   /** Closes the connection pools. */
   async close(): Promise<void> {
     const agent = this.#agent;
@@ -1054,7 +1178,7 @@ export class RegistryClient {
       pending =
         bearer === undefined
           ? this.#basicAuthorization(ref)
-          : this.#bearerToken(ref, scopes, bearer, options, push);
+          : this.#bearerToken(ref, scopes, bearer, options, !push);
       this.#authorizations.set(key, pending);
       pending.catch(() => this.#authorizations.delete(key));
     }
@@ -1068,14 +1192,15 @@ export class RegistryClient {
   }
 
   // A token from the realm: with the credentials (or an identity token's refresh grant),
-  // and anonymously when the service refuses the credentials on a pull, as docker does.
+  // and, with `anonymousFallback`, anonymously when the service refuses the credentials
+  // (for a pull, as docker does).
   async #bearerToken(
     ref: Reference,
     scopes: readonly Scope[],
     bearer: Challenge,
     options: RequestOptions,
-    push: boolean,
-  ): Promise<{ header: string; expires: number }> {
+    anonymousFallback: boolean,
+  ): Promise<{ header: string; expires: number; token: string; expiresIn: number | undefined }> {
     const realm = bearer.params.realm;
     if (realm === undefined) {
       throw new RegistryError(
@@ -1089,7 +1214,7 @@ export class RegistryClient {
     const credentials = await this.#credentialsFor(ref);
     const grant = { realm, service: bearer.params.service, scopes: mergeScopes(scopes) };
     let answer = await this.#tokenRequest(grant, credentials, options);
-    if ((answer.status === 401 || answer.status === 403) && credentials !== undefined && !push) {
+    if ((answer.status === 401 || answer.status === 403) && credentials !== undefined && anonymousFallback) {
       await answer.body.dump();
       answer = await this.#tokenRequest(grant, undefined, options);
     }
@@ -1100,14 +1225,15 @@ export class RegistryClient {
       ref,
     );
     const token = body.token ?? body.access_token;
-    if (token === undefined) {
+    if (typeof token !== 'string' || token === '') {
       throw new RegistryError('ERR_REGISTRY_UNREACHABLE', `the token service ${realm} answered no token`, {
         reference: formatReference(ref),
       });
     }
+    const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : undefined;
     // Refreshed a little before it expires (60 s by default, as the token spec says).
-    const seconds = Math.max(60, body.expires_in ?? 60);
-    return { header: `Bearer ${token}`, expires: Date.now() + (seconds - 10) * 1000 };
+    const seconds = Math.max(60, expiresIn ?? 60);
+    return { header: `Bearer ${token}`, expires: Date.now() + (seconds - 10) * 1000, token, expiresIn };
   }
 
   // GET with Basic credentials (or none); an identity token is a refresh-token grant
@@ -1137,6 +1263,8 @@ export class RegistryClient {
       );
     }
     if (grant.service !== undefined) url.searchParams.set('service', grant.service);
+    // As docker sends it: the account the credentials are for (token spec, "Requesting a Token").
+    if (credentials?.username !== undefined) url.searchParams.set('account', credentials.username);
     for (const scope of grant.scopes) url.searchParams.append('scope', scope);
     const headers: Record<string, string> =
       credentials?.username === undefined ? {} : { authorization: basicHeader(credentials) };

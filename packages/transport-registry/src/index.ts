@@ -6,13 +6,27 @@ export {
   type Scope,
 } from './challenge.ts';
 export {
+  type LoginResult,
   RegistryClient,
   type RegistryClientOptions,
   type RegistryEvent,
+  type RegistryToken,
   type RequestOptions,
   type UploadOptions,
 } from './client.ts';
-export { type Credentials, type FindCredentialsOptions, findCredentials } from './credentials.ts';
+export {
+  type Credentials,
+  CredentialsError,
+  type CredentialsErrorCode,
+  type CredentialsLocation,
+  type FindCredentialsOptions,
+  findCredentials,
+  type RemoveCredentialsOptions,
+  type RemovedCredentials,
+  removeCredentials,
+  type StoreCredentialsOptions,
+  storeCredentials,
+} from './credentials.ts';
 export {
   type ReferencePart,
   RegistryError,
