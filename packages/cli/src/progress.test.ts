@@ -8,6 +8,9 @@ function capture(isTTY: boolean): CliOutput & { text: () => string } {
     write: (more) => {
       text += more;
     },
+    writeBytes: async () => {
+      throw new Error('progress writes text only');
+    },
     isTTY,
     columns: 100,
     text: () => text,

@@ -6,33 +6,10 @@ import { assembleIndex, imageDigest } from '@stevedore/image';
 import { createMemoryStore, type RunningServer, startServer } from '@stevedore/server';
 import { smallImage } from '@stevedore-internal/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CliIo } from './cli-io.ts';
-import { runCli } from './run-cli.ts';
+import { runCliCapturing } from './run-cli.ts';
 
 /** A run of the command line in this process, its output captured. */
-async function stevedore(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: {
-      write: (text) => {
-        stdout += text;
-      },
-      isTTY: false,
-      columns: 80,
-    },
-    stderr: {
-      write: (text) => {
-        stderr += text;
-      },
-      isTTY: false,
-      columns: 80,
-    },
-    env: {},
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const stevedore = (...argv: string[]) => runCliCapturing(argv);
 
 const running: RunningServer[] = [];
 afterEach(async () => {
@@ -161,7 +138,7 @@ describe('the command line', () => {
       `${server.host}/multi:latest`,
       `oci:${layout}:all`,
     );
-    expect(all).toEqual({ code: 0, stdout: `${imageDigest(index)}\n`, stderr: '' });
+    expect(all).toMatchObject({ code: 0, stdout: `${imageDigest(index)}\n`, stderr: '' });
     const both = await stevedore(
       'copy',
       '--all',

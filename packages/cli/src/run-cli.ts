@@ -3,7 +3,7 @@
 // an exit code (0 ok, 1 failure, 2 usage).
 import { parseArgs } from 'node:util';
 import type { RegistryClient } from '@stevedore/transport-registry';
-import { type CliIo, processIo } from './cli-io.ts';
+import { type CaptureIoOptions, type CliIo, captureIo, processIo } from './cli-io.ts';
 import { cliVersion } from './cli-version.ts';
 import { registryHostsOf } from './endpoints.ts';
 import { CliError, usageError } from './errors.ts';
@@ -196,4 +196,30 @@ function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length] as number;
+}
+
+/** What {@link runCliCapturing} answers: the exit code and everything the run printed. */
+export interface CapturedRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout as bytes (a tar or a blob the run wrote). */
+  readonly stdoutBytes: Uint8Array;
+}
+
+/**
+ * Runs one command line with its output kept in memory ({@link captureIo}).
+ *
+ * @example
+ * ```ts
+ * const { code, stdout } = await runCliCapturing(['ls', 'localhost:5000/app']);
+ * ```
+ */
+export async function runCliCapturing(
+  argv: readonly string[],
+  options: CaptureIoOptions = {},
+): Promise<CapturedRun> {
+  const captured = captureIo(options);
+  const code = await runCli(argv, captured.io);
+  return { code, stdout: captured.stdout(), stderr: captured.stderr(), stdoutBytes: captured.stdoutBytes() };
 }

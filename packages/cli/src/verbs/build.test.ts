@@ -7,32 +7,11 @@ import { type Descriptor, type ImageConfig, MediaTypes } from '@stevedore/manife
 import { createMemoryStore, type RunningServer, startServer } from '@stevedore/server';
 import { smallImage, tarLayout } from '@stevedore-internal/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../cli-io.ts';
-import { runCli } from '../run-cli.ts';
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { runCliCapturing } from '../run-cli.ts';
 
 /** A run of the command line in this process, its output captured; `env` is its environment. */
-async function stevedoreWith(env: Record<string, string>, ...argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const output = (append: (text: string) => void) => ({ write: append, isTTY: false, columns: 80 });
-  const io: CliIo = {
-    stdout: output((text) => {
-      stdout += text;
-    }),
-    stderr: output((text) => {
-      stderr += text;
-    }),
-    env,
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const stevedoreWith = (env: Record<string, string>, ...argv: string[]) => runCliCapturing(argv, { env });
 
 const stevedore = (...argv: string[]) => stevedoreWith({}, ...argv);
 

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../cli-io.ts';
+
 import { GLOBAL_FLAGS } from '../global-options.ts';
-import { runCli } from '../run-cli.ts';
+import { runCliCapturing } from '../run-cli.ts';
 import type { VerbSpec } from '../verb.ts';
 import { VERBS } from '../verbs.ts';
 import { type CompletionShell, completionScript } from './completion.ts';
@@ -18,22 +18,7 @@ function installed(shell: string): boolean {
   return spawnSync(shell, ['--version']).error === undefined;
 }
 
-async function stevedore(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const output = (write: (text: string) => void) => ({ write, isTTY: false, columns: 80 });
-  const io: CliIo = {
-    stdout: output((text) => {
-      stdout += text;
-    }),
-    stderr: output((text) => {
-      stderr += text;
-    }),
-    env: {},
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const stevedore = (...argv: string[]) => runCliCapturing(argv);
 
 /** A verb no real one is like: a description full of what shells quote, a choice flag. */
 const ODD: VerbSpec = {

@@ -6,8 +6,8 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createMemoryStore, type RunningServer, startServer } from '@stevedore/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../cli-io.ts';
-import { runCli } from '../run-cli.ts';
+
+import { runCliCapturing } from '../run-cli.ts';
 import { readPassword, registryNameOf } from './login.ts';
 
 // bcrypt (cost 4) of "wonderland": bcryptjs, which the server's own tests hash with, is
@@ -27,22 +27,10 @@ afterEach(async () => {
 });
 
 /** A run of the command line in this process, its output captured, docker's config in `dockerConfig`. */
-async function stevedore(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const output = (write: (text: string) => void) => ({ write, isTTY: false, columns: 80 });
-  const io: CliIo = {
-    stdout: output((text) => {
-      stdout += text;
-    }),
-    stderr: output((text) => {
-      stderr += text;
-    }),
+const stevedore = (...argv: string[]) =>
+  runCliCapturing(argv, {
     env: { DOCKER_CONFIG: dockerConfig, PATH: `${join(home, 'bin')}:${process.env.PATH ?? ''}` },
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+  });
 
 /** Our registry with one user, alice (password wonderland): Basic auth, or Docker token auth. */
 async function registry(auth: 'basic' | 'token'): Promise<string> {
@@ -234,7 +222,7 @@ describe('logout', () => {
         },
       }),
     );
-    expect(await stevedore('logout', host)).toEqual({
+    expect(await stevedore('logout', host)).toMatchObject({
       code: 0,
       stdout: `Removed login credentials for ${host}\n`,
       stderr: '',

@@ -2,58 +2,17 @@ import { access, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copy } from '@stevedore/copy';
-import { concatBytes } from '@stevedore/digest';
 import { assembleIndex } from '@stevedore/image';
 import { type Descriptor, type ImageConfig, MediaTypes } from '@stevedore/manifest';
 import { createMemoryStore, type RunningServer, startServer } from '@stevedore/server';
 import { smallImage, tarLayout } from '@stevedore-internal/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../cli-io.ts';
-import { runCli } from '../run-cli.ts';
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** What went to stdout as bytes (export's tar). */
-  readonly bytes: Uint8Array;
-}
+import { runCliCapturing } from '../run-cli.ts';
 
-/**
- * A run of the command line in this process, its output captured; its stdout takes bytes
- * too (`writeBytes`), and says it is a terminal when `tty`.
- */
-async function stevedoreWith(options: { tty?: boolean }, ...argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const chunks: Uint8Array[] = [];
-  const io: CliIo = {
-    stdout: Object.assign(
-      {
-        write: (text: string) => {
-          stdout += text;
-        },
-        isTTY: options.tty === true,
-        columns: 80,
-      },
-      {
-        writeBytes: (chunk: Uint8Array) => {
-          chunks.push(chunk.slice());
-        },
-      },
-    ),
-    stderr: {
-      write: (text) => {
-        stderr += text;
-      },
-      isTTY: false,
-      columns: 80,
-    },
-    env: {},
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr, bytes: concatBytes(chunks) };
-}
+/** A run of the command line in this process, its output captured; a terminal when `tty`. */
+const stevedoreWith = (options: { tty?: boolean }, ...argv: string[]) =>
+  runCliCapturing(argv, { isTTY: options.tty === true });
 
 const stevedore = (...argv: string[]) => stevedoreWith({}, ...argv);
 
@@ -401,7 +360,7 @@ describe('stevedore rebase', () => {
     ]);
     expect((await configOf(`oci:${layout}:rebased`)).config?.Entrypoint).toEqual(['/app/main']);
     const exported = await stevedore('export', `oci:${layout}:rebased`);
-    expect((await tarLayout(exported.bytes)).map((entry) => entry.name)).toEqual([
+    expect((await tarLayout(exported.stdoutBytes)).map((entry) => entry.name)).toEqual([
       'etc/',
       'etc/patched',
       'etc/version',
@@ -447,7 +406,11 @@ describe('stevedore rebase', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout).destination).toBe(`docker://${server.host}/app:v1`);
     const exported = await stevedore('export', `${server.host}/app:v1`);
-    expect((await tarLayout(exported.bytes)).map((entry) => entry.name)).toEqual(['lib/', 'lib/new', 'app']);
+    expect((await tarLayout(exported.stdoutBytes)).map((entry) => entry.name)).toEqual([
+      'lib/',
+      'lib/new',
+      'app',
+    ]);
 
     const half = await stevedore('rebase', `${server.host}/app:v1`, '--old-base', `${server.host}/base:old`);
     expect(half.code).toBe(2);
@@ -481,8 +444,7 @@ describe('stevedore export', () => {
 
     const piped = await stevedore('export', `oci:${layout}:app`, '-');
     expect(piped.code, piped.stderr).toBe(0);
-    expect(piped.bytes).toEqual(bytes);
-    expect(piped.stdout).toBe('');
+    expect(piped.stdoutBytes).toEqual(bytes);
 
     const json = await stevedore('export', '--json', `oci:${layout}:app`, join(work, 'again.tar'));
     expect(JSON.parse(json.stdout)).toEqual({
@@ -501,12 +463,12 @@ describe('stevedore export', () => {
     await copy(index, `oci:${work}/layout:multi`, { all: true });
     const arm = await stevedore('export', '--platform', 'linux/arm64', `oci:${work}/layout:multi`);
     expect(arm.code, arm.stderr).toBe(0);
-    expect((await tarLayout(arm.bytes)).map((entry) => entry.name)).toEqual(['arm']);
+    expect((await tarLayout(arm.stdoutBytes)).map((entry) => entry.name)).toEqual(['arm']);
 
     const tty = await stevedoreWith({ tty: true }, 'export', `oci:${work}/layout:multi`);
     expect(tty.code).toBe(2);
     expect(tty.stderr).toContain('refusing to write a tar to a terminal');
-    expect(tty.bytes).toHaveLength(0);
+    expect(tty.stdoutBytes).toHaveLength(0);
     expect((await stevedore('export', '--json', `oci:${work}/layout:multi`)).code).toBe(2);
     expect((await stevedore('export', '--all', `oci:${work}/layout:multi`, join(work, 'x.tar'))).code).toBe(
       2,

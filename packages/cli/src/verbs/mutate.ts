@@ -1,15 +1,10 @@
-// mutate, flatten, rebase and export: changes to an image that exists, read from any
-// endpoint and written back to it (or to --to), and its filesystem as a tar.
-import { once } from 'node:events';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { Image, Index, RuntimeConfig } from '@stevedore/image';
 import { formatPlatform, type ImageConfig } from '@stevedore/manifest';
 import { exportFilesystem, flatten, mutateAnnotations, mutateConfig, rebase } from '@stevedore/mutate';
-import type { CliOutput } from '../cli-io.ts';
 import { usageError } from '../errors.ts';
 import { formatBytes } from '../progress.ts';
 import type { VerbContext } from '../verb.ts';
+import { writeOutput } from '../write-output.ts';
 import {
   ANNOTATION_FLAG,
   CONFIG_FLAGS,
@@ -125,12 +120,8 @@ export async function runExport(context: VerbContext): Promise<void> {
   const image = await readImage(context, named, onePlatformOf(context));
   const digest = image.manifest.digest.toString();
   const tar = exportFilesystem(image, signalOf(context));
-  if (toStdout) {
-    const write = byteWriterOf(context.io.stdout);
-    for await (const chunk of tar) await write(chunk);
-    return;
-  }
-  const size = await writeFileAtomically(file, tar);
+  const size = await writeOutput(tar, toStdout ? undefined : file, context.io.stdout);
+  if (toStdout) return;
   context.log(`exported the filesystem of ${digest} to ${file} (${formatBytes(size)})`);
   if (context.global.json) context.print({ digest, file, size });
 }
@@ -165,41 +156,4 @@ function withChanges(config: ImageConfig, changes: RuntimeConfig): ImageConfig {
     runtime.Env = env;
   }
   return { ...config, config: runtime };
-}
-
-/** An output that takes bytes, as a test's captured stdout may. */
-interface ByteOutput extends CliOutput {
-  writeBytes(chunk: Uint8Array): void | Promise<void>;
-}
-
-// Bytes to stdout: through the run's output when it takes bytes (CliOutput takes text
-// only), else the process's own stdout, waiting for it to drain.
-function byteWriterOf(output: CliOutput): (chunk: Uint8Array) => Promise<void> {
-  if (typeof (output as Partial<ByteOutput>).writeBytes === 'function') {
-    return async (chunk) => (output as ByteOutput).writeBytes(chunk);
-  }
-  return async (chunk) => {
-    if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
-  };
-}
-
-// Writes a stream to `path` through a temporary file beside it, renamed into place at the
-// end: a failure leaves nothing at `path`. Returns the bytes written.
-async function writeFileAtomically(path: string, chunks: AsyncIterable<Uint8Array>): Promise<number> {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  let size = 0;
-  async function* counted() {
-    for await (const chunk of chunks) {
-      size += chunk.byteLength;
-      yield chunk;
-    }
-  }
-  try {
-    await writeFile(temporary, counted(), { flag: 'wx' });
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  return size;
 }

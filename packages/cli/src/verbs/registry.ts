@@ -1,12 +1,9 @@
-// ls, catalog, tag, delete, blob: a registry's (and a layout's) names and bytes.
-
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import { copy, deleteImage, listTags } from '@stevedore/copy';
 import { formatReference, parseReference } from '@stevedore/transport-registry';
 import { endpointOf, registryReferenceOf } from '../endpoints.ts';
 import { CliError, usageError } from '../errors.ts';
 import type { VerbContext } from '../verb.ts';
+import { writeOutput } from '../write-output.ts';
 
 /** `stevedore ls REPOSITORY`. */
 export async function runListTags(context: VerbContext): Promise<void> {
@@ -58,12 +55,5 @@ export async function runBlob(context: VerbContext): Promise<void> {
   }
   const bytes = await client.getBlob(repository, { mediaType: 'application/octet-stream', ...found });
   const output = context.flags.output;
-  const stream = typeof output === 'string' ? createWriteStream(output) : process.stdout;
-  for await (const chunk of bytes) {
-    if (!stream.write(chunk)) await once(stream, 'drain');
-  }
-  if (stream !== process.stdout) {
-    stream.end();
-    await once(stream, 'finish');
-  }
+  await writeOutput(bytes, typeof output === 'string' ? output : undefined, context.io.stdout);
 }
