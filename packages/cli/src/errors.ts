@@ -9,7 +9,9 @@ export type CliErrorCode =
   /** What the command was asked about does not exist. */
   | 'ERR_NOT_FOUND'
   /** The registry refused the credentials given to `login` (nothing was stored). */
-  | 'ERR_LOGIN_REFUSED';
+  | 'ERR_LOGIN_REFUSED'
+  /** Some images of a `sync` failed to copy (the others were copied). */
+  | 'ERR_SYNC_FAILED';
 
 /** A command line that cannot be run as given. */
 export class CliError extends StevedoreError<CliErrorCode> {

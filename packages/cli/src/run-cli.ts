@@ -2,7 +2,7 @@
 // parseArgs, loads the verb's code, runs it, and turns any error into one clear line and
 // an exit code (0 ok, 1 failure, 2 usage).
 import { parseArgs } from 'node:util';
-import type { RegistryClient } from '@stevedore/transport-registry';
+import type { RegistryClient, RegistryClientOptions } from '@stevedore/transport-registry';
 import { type CaptureIoOptions, type CliIo, captureIo, processIo } from './cli-io.ts';
 import { cliVersion } from './cli-version.ts';
 import { registryHostsOf } from './endpoints.ts';
@@ -129,12 +129,38 @@ function contextOf(
   global: GlobalOptions,
   io: CliIo,
 ): { context: VerbContext; close: () => Promise<void> } {
-  let client: Promise<RegistryClient> | undefined;
+  let shared: Promise<RegistryClient> | undefined;
+  const made: Promise<RegistryClient>[] = [];
   const log = (line: string) => {
     if (!global.quiet) io.stderr.write(`${line}\n`);
   };
   const debug = (line: string) => {
     if (global.verbose) io.stderr.write(`${line}\n`);
+  };
+  // Every client a verb asks for: stored logins from the run's environment, --insecure
+  // for the hosts the command line (and `names`) name, retries told with --verbose.
+  const makeClient = (names: readonly string[], overrides: RegistryClientOptions) => {
+    const client = import('@stevedore/transport-registry').then(({ RegistryClient, findCredentials }) => {
+      const named = [...positionals, ...Object.values(flags).flat(), ...names].filter(
+        (value) => typeof value === 'string',
+      );
+      return new RegistryClient({
+        credentials: (registry, repository) =>
+          findCredentials(registry, repository, {
+            env: io.env,
+            onWarning: (message) => log(`warning: ${message}`),
+          }),
+        insecure: global.insecure ? registryHostsOf(named) : [],
+        userAgent: `stevedore/${cliVersion()}`,
+        onEvent: (event) =>
+          debug(
+            `retry ${event.attempt}: ${event.method} ${event.url} (${event.reason}), again in ${event.delayMs} ms`,
+          ),
+        ...overrides,
+      });
+    });
+    made.push(client);
+    return client;
   };
   const context: VerbContext = {
     verb,
@@ -143,29 +169,11 @@ function contextOf(
     flags,
     global,
     io,
-    registry() {
-      client ??= import('@stevedore/transport-registry').then(({ RegistryClient, findCredentials }) => {
-        const named = [...positionals, ...Object.values(flags).flat()].filter(
-          (value) => typeof value === 'string',
-        );
-        const insecure = global.insecure ? registryHostsOf(named) : [];
-        return new RegistryClient({
-          // Stored logins from the run's environment (DOCKER_CONFIG, REGISTRY_AUTH_FILE).
-          credentials: (registry, repository) =>
-            findCredentials(registry, repository, {
-              env: io.env,
-              onWarning: (message) => log(`warning: ${message}`),
-            }),
-          insecure,
-          userAgent: `stevedore/${cliVersion()}`,
-          onEvent: (event) =>
-            debug(
-              `retry ${event.attempt}: ${event.method} ${event.url} (${event.reason}), again in ${event.delayMs} ms`,
-            ),
-        });
-      });
-      return client;
+    registry(names = []) {
+      shared ??= makeClient(names, {});
+      return shared;
     },
+    newRegistryClient: (options) => makeClient([], options),
     print(value, text) {
       if (global.json) io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
       else {
@@ -181,7 +189,10 @@ function contextOf(
     },
   };
   // The client's keep-alive connections would hold the process open.
-  return { context, close: async () => (await client)?.close() };
+  return {
+    context,
+    close: async () => void (await Promise.all(made.map(async (client) => (await client).close()))),
+  };
 }
 
 function editDistance(a: string, b: string): number {

@@ -1,5 +1,5 @@
 // What a verb is: its spec (names, arguments, flags, help) and the function that runs it.
-import type { RegistryClient } from '@stevedore/transport-registry';
+import type { RegistryClient, RegistryClientOptions } from '@stevedore/transport-registry';
 import type { CliIo } from './cli-io.ts';
 import type { GlobalOptions } from './global-options.ts';
 import type { Progress } from './progress.ts';
@@ -50,8 +50,14 @@ export interface VerbContext {
   readonly flags: FlagValues;
   readonly global: GlobalOptions;
   readonly io: CliIo;
-  /** The client for `docker://` endpoints, made on first use (`--insecure` hosts, `--verbose` events). */
-  registry(): Promise<RegistryClient>;
+  /**
+   * The client for `docker://` endpoints, made on first use: stored logins, `--insecure`
+   * for the hosts the command line names (and `names`, endpoints read from a file, on the
+   * first call), retries told with `--verbose`. Closed when the verb ends.
+   */
+  registry(names?: readonly string[]): Promise<RegistryClient>;
+  /** Another client like it, with `options` on top (a login's own credentials); closed when the verb ends. */
+  newRegistryClient(options: RegistryClientOptions): Promise<RegistryClient>;
   /**
    * Prints a verb's result: `value` as JSON with `--json`, else `text` (or `value` itself
    * when it is a string), on stdout; an empty text prints nothing (an empty list, a delete).

@@ -26,6 +26,12 @@ export {
   openOciLayoutDestination,
 } from './oci-layout-destination.ts';
 export {
+  type CollectOciLayoutGarbageOptions,
+  collectOciLayoutGarbage,
+  type OciLayoutGarbage,
+  type RemovedBlob,
+} from './oci-layout-gc.ts';
+export {
   deleteFromOciLayout,
   listOciLayoutReferrers,
   listOciLayoutTags,

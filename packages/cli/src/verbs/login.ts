@@ -3,12 +3,10 @@
 import {
   DOCKER_HUB,
   parseReference,
-  RegistryClient,
   RegistryError,
   removeCredentials,
   storeCredentials,
 } from '@stevedore/transport-registry';
-import { cliVersion } from '../cli-version.ts';
 import { registryReferenceOf } from '../endpoints.ts';
 import { CliError, usageError } from '../errors.ts';
 import type { VerbContext } from '../verb.ts';
@@ -48,14 +46,10 @@ export async function runLogin(context: VerbContext): Promise<void> {
   }
 
   const signal = context.io.signal;
-  const client = new RegistryClient({
+  // A client of its own: these credentials, not the stored ones; --insecure for REGISTRY.
+  const client = await context.newRegistryClient({
     credentials: async () => ({ username, password }),
     insecure: context.global.insecure ? [registry] : [],
-    userAgent: `stevedore/${cliVersion()}`,
-    onEvent: (event) =>
-      context.debug(
-        `retry ${event.attempt}: ${event.method} ${event.url} (${event.reason}), again in ${event.delayMs} ms`,
-      ),
   });
   let scheme: string;
   try {
