@@ -47,11 +47,15 @@ describe('stevedore sync', () => {
         `  - source: oci:${layout}`,
         `    destination: ${server.host}/app`,
         "    tags: { match: '^v1\\.', newest: 1 }",
+        `  - source: oci:${layout}`,
+        `    destination: ${server.host}/none`,
+        "    tags: { match: '^v9\\.' }",
         '',
       ].join('\n'),
     );
     const run = await stevedore('sync', file);
     expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`sync: jobs[2] (oci:${layout}): the tag filter selected nothing to copy`);
     expect(run.stdout).toBe(
       [
         `ok      oci:${layout}:latest -> docker://${server.host}/app:latest ${digests.latest}`,

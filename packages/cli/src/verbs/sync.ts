@@ -107,7 +107,12 @@ async function runJobs(
       ? `ok      ${result.source} -> ${result.destination} ${result.digest}`
       : `failed  ${result.source} -> ${result.destination ?? '?'}: ${result.error.code === undefined ? '' : `${result.error.code}: `}${result.error.message}`,
   );
-  if (results.length === 0) context.log('sync: the tag filters selected nothing to copy');
+  // A job whose tag filter selected nothing is said so, whatever the other jobs did.
+  for (const [index, job] of jobs.entries()) {
+    if (!results.some((result) => result.job === job)) {
+      context.log(`sync: jobs[${index}] (${job.source}): the tag filter selected nothing to copy`);
+    }
+  }
   context.print(shown, lines.join('\n'));
   const failed = shown.filter((result) => !result.ok).length;
   if (failed > 0) {
