@@ -102,8 +102,11 @@ describe('the command line', () => {
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/^stevedore: ERR_REGISTRY_RESPONSE: .*404 MANIFEST_UNKNOWN/);
     expect(gone.stderr).not.toContain('    at '); // the stack only with --verbose
-    expect((await stevedore('manifest', '--verbose', `${server.host}/team/app:v1`)).stderr).toContain(
-      '    at ',
+    const verbose = await stevedore('manifest', '--verbose', `${server.host}/team/app:v1`);
+    expect(verbose.stderr).toContain('    at ');
+    // --verbose tells each request: method, URL, status, time.
+    expect(verbose.stderr).toMatch(
+      new RegExp(`^GET http://${server.host}/v2/team/app/manifests/v1 404 \\d+ ms$`, 'm'),
     );
   });
 

@@ -154,7 +154,9 @@ function contextOf(
         userAgent: `stevedore/${cliVersion()}`,
         onEvent: (event) =>
           debug(
-            `retry ${event.attempt}: ${event.method} ${event.url} (${event.reason}), again in ${event.delayMs} ms`,
+            event.type === 'retry'
+              ? `retry ${event.attempt}: ${event.method} ${event.url} (${event.reason}), again in ${event.delayMs} ms`
+              : `${event.method} ${event.url} ${event.status} ${event.durationMs.toFixed(0)} ms`,
           ),
         ...overrides,
       });

@@ -80,7 +80,10 @@ export interface RegistryClientOptions {
 }
 
 /** Something a registry client did that a log or progress display may show. */
-export interface RegistryEvent {
+export type RegistryEvent = RegistryRetryEvent | RegistryResponseEvent;
+
+/** A request about to be sent again. */
+export interface RegistryRetryEvent {
   readonly type: 'retry';
   readonly method: string;
   readonly url: string;
@@ -90,6 +93,16 @@ export interface RegistryEvent {
   readonly delayMs: number;
   /** The status that caused it, or the network error's message. */
   readonly reason: string;
+}
+
+/** An answer's status line arrived (its body may still be coming). */
+export interface RegistryResponseEvent {
+  readonly type: 'response';
+  readonly method: string;
+  readonly url: string;
+  readonly status: number;
+  /** From sending the request to the answer's headers. */
+  readonly durationMs: number;
 }
 
 /** Options for {@link RegistryClient.putBlob}. */
@@ -1107,10 +1120,21 @@ export class RegistryClient {
     reuseBuffers = false,
   ): Promise<Answer> {
     const parsed = new URL(url);
+    const answered = (answer: Answer): Answer => {
+      this.#options.onEvent?.({
+        type: 'response',
+        method,
+        url,
+        status: answer.status,
+        durationMs: performance.now() - started,
+      });
+      return answer;
+    };
     // A streamed upload is not counted: it holds its place until its whole body is sent,
     // and a blob read feeding it (a Range resume on the same host) must never wait for it.
     const streamed = body !== undefined && !(body instanceof Uint8Array);
     const release = streamed ? () => {} : await this.#hostLimit.acquire(parsed.host, options.signal);
+    const started = performance.now();
     try {
       if (reuseBuffers && method === 'GET' && body === undefined) {
         const answer = await socketGet(parsed, {
@@ -1118,7 +1142,7 @@ export class RegistryClient {
           ...(this.#ca === undefined ? {} : { ca: this.#ca }),
           ...(options.signal === undefined ? {} : { signal: options.signal }),
         });
-        if (answer !== undefined) return answer; // else a chunked body: asked again below
+        if (answer !== undefined) return answered(answer); // else a chunked body: asked again below
       }
       const response = await (await this.#pools()).request({
         origin: parsed.origin,
@@ -1135,7 +1159,7 @@ export class RegistryClient {
         ...(body === undefined ? {} : { body: body as Uint8Array | Readable }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
-      return { status: response.statusCode, headers: response.headers, body: response.body };
+      return answered({ status: response.statusCode, headers: response.headers, body: response.body });
     } catch (error) {
       options.signal?.throwIfAborted();
       throw new RegistryError(

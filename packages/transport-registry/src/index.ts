@@ -10,6 +10,8 @@ export {
   RegistryClient,
   type RegistryClientOptions,
   type RegistryEvent,
+  type RegistryResponseEvent,
+  type RegistryRetryEvent,
   type RegistryToken,
   type RequestOptions,
   type UploadOptions,
