@@ -169,7 +169,7 @@ it(
     }, 1000);
 
     const onEvent = (event: RegistryEvent) => {
-      retries.push(`${event.method} ${event.url}: ${event.reason}`);
+      if (event.type === 'retry') retries.push(`${event.method} ${event.url}: ${event.reason}`);
     };
     clients = Array.from(
       { length: WORKERS },
