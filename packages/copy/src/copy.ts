@@ -1,5 +1,6 @@
 import {
   assembleIndex,
+  type Image,
   type ImageFormat,
   type ImageNode,
   type Index,
@@ -38,7 +39,8 @@ import {
   registryTag,
   writeRegistry,
 } from '@stevedore/transport-registry';
-import { type Endpoint, toEndpoint } from './endpoint.ts';
+import { type Endpoint, formatEndpoint, toEndpoint } from './endpoint.ts';
+import { CopyError } from './errors.ts';
 import { copyReferrers, referrersEndpoints } from './referrers.ts';
 import { type RegistryOption, registryClientOf } from './registry-option.ts';
 
@@ -116,13 +118,7 @@ export async function copy(
   if (plan !== undefined && along === undefined && (await heldByRegistry(plan, to, options))) {
     return { digest: plan.descriptor.digest };
   }
-  const client = () => registryClientOf(options);
-  const node =
-    plan === undefined
-      ? await selectPlatforms(await readSource(source, { ...transfer, format }), options)
-      : plan.platformImage === undefined
-        ? await readRegistry(plan.reference, client(), { ...signalOf(options), manifest: plan.top })
-        : await readRegistry(plan.platformImage, client(), signalOf(options));
+  const node = await readPlanned(source, plan, { ...options, format });
   await writeEndpoint(to, node, transfer);
   const digest = node.manifest.digest.toString();
   if (along === undefined) return { digest };
@@ -162,6 +158,63 @@ async function planRegistryRead(
     digest: descriptor.digest,
   };
   return { reference: source, top, tag: undefined, descriptor, platformImage };
+}
+
+// The part of the source a copy (or readImage) takes: from a registry as planned (one
+// platform of an index by its digest, the others never read), else read and selected.
+async function readPlanned(
+  source: CopySource,
+  plan: RegistryPlan | undefined,
+  options: PlatformSelection & ReadSourceOptions,
+): Promise<ImageNode> {
+  if (plan === undefined) {
+    const { all: _all, platforms: _platforms, platform: _platform, ...reading } = options;
+    return selectPlatforms(await readSource(source, reading), options);
+  }
+  const client = registryClientOf(options);
+  return plan.platformImage === undefined
+    ? readRegistry(plan.reference, client, { ...signalOf(options), manifest: plan.top })
+    : readRegistry(plan.platformImage, client, signalOf(options));
+}
+
+/** Options for {@link readImage}. */
+export interface ReadImageOptions extends ReadSourceOptions {
+  /** The platform to take from an index; default the host's. */
+  readonly platform?: string | Platform;
+}
+
+/**
+ * The image an endpoint names; of an index, the image of `platform` (default the host's),
+ * read as a copy reads it: from a registry, that platform's manifest by its digest, the
+ * other platforms' manifests and configs never fetched.
+ *
+ * @throws {CopyError} `ERR_NOT_AN_IMAGE` for an artifact (a signature, an SBOM);
+ *   `ManifestError` `ERR_NO_MATCH` naming the platforms an index has; the transports' errors.
+ * @example
+ * ```ts
+ * const arm = await readImage('docker://alpine:3.20', { platform: 'linux/arm64' });
+ * arm.config.architecture; // 'arm64'
+ * ```
+ */
+export async function readImage(source: CopySource, options: ReadImageOptions = {}): Promise<Image> {
+  const from = endpointOf(source);
+  const selection = { ...options, all: false as const };
+  const plan = from?.transport === 'docker' ? await planRegistryRead(from, selection) : undefined;
+  const node = await readPlanned(source, plan, selection);
+  if (node.kind !== 'image') {
+    const named = isImageNode(source)
+      ? undefined
+      : typeof source === 'string'
+        ? source
+        : formatEndpoint(source);
+    const what = node.kind === 'artifact' ? 'an artifact' : 'an index';
+    throw new CopyError(
+      'ERR_NOT_AN_IMAGE',
+      `${named ?? 'the node given'} is ${what} (${node.manifest.mediaType}), not an image`,
+      named === undefined ? {} : { endpoint: named },
+    );
+  }
+  return node;
 }
 
 // Registry to registry: whether the destination holds what the copy would write under

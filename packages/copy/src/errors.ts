@@ -4,7 +4,9 @@ import { StevedoreError } from '@stevedore/errors';
 export type CopyErrorCode =
   | 'ERR_ENDPOINT_INVALID'
   /** `referrers: true` between endpoints that hold no referrers. */
-  | 'ERR_REFERRERS_UNSUPPORTED';
+  | 'ERR_REFERRERS_UNSUPPORTED'
+  /** `readImage` of an artifact (a signature, an SBOM), which is no runnable image. */
+  | 'ERR_NOT_AN_IMAGE';
 
 /** An endpoint that names no transport Stevedore knows, or names one wrongly; a copy its endpoints cannot do. */
 export class CopyError extends StevedoreError<CopyErrorCode> {

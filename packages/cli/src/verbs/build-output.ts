@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { copy, parseEndpoint, readSource, selectPlatforms } from '@stevedore/copy';
+import { copy, parseEndpoint, readImage as readImageOf, readSource } from '@stevedore/copy';
 import type { Image, ImageNode, Index } from '@stevedore/image';
 import { formatPlatform, hostPlatform } from '@stevedore/manifest';
 import { endpointOf } from '../endpoints.ts';
@@ -65,19 +65,17 @@ export async function readNode(context: VerbContext, text: string): Promise<Imag
 }
 
 /**
- * The image an endpoint names; of an index, the image of `platform` (default the host's).
- * @throws {ManifestError} `ERR_NO_MATCH` naming the platforms the index has.
+ * The image an endpoint names; of an index, the image of `platform` (default the host's),
+ * read as copy reads it (@stevedore/copy's readImage: from a registry, that platform alone).
+ * @throws {ManifestError} `ERR_NO_MATCH` naming the platforms the index has; `CopyError`
+ *   `ERR_NOT_AN_IMAGE` for an artifact.
  */
 export async function readImage(context: VerbContext, text: string, platform?: string): Promise<Image> {
-  const node = await readNode(context, text);
-  const selected = await selectPlatforms(node, platform === undefined ? {} : { platform });
-  if (selected.kind !== 'image') {
-    throw new CliError(
-      'ERR_CLI_INPUT',
-      `${text} holds no image for one platform (${selected.manifest.mediaType})`,
-    );
-  }
-  return selected;
+  return readImageOf(endpointOf(text), {
+    registry: await context.registry(),
+    ...signalOf(context),
+    ...(platform === undefined ? {} : { platform }),
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 // inspect, manifest, config, digest: what an image is, read from any endpoint.
-import { type PlatformSelection, readSource, selectPlatforms } from '@stevedore/copy';
+import { type PlatformSelection, readImage, readSource, selectPlatforms } from '@stevedore/copy';
 import type { ImageNode } from '@stevedore/image';
 import { formatPlatform } from '@stevedore/manifest';
 import { endpointOf } from '../endpoints.ts';
@@ -9,20 +9,20 @@ import { formatBytes } from '../progress.ts';
 import type { VerbContext } from '../verb.ts';
 
 // The node IMAGE names: an index stays whole unless --platform picks one of it.
-async function readNamed(context: VerbContext, wholeIndex: boolean): Promise<ImageNode> {
+async function readNamed(context: VerbContext): Promise<ImageNode> {
   const selection: PlatformSelection = platformSelectionOf(context.global);
   if (selection.platforms !== undefined) throw usageError('give one --platform here', context.verb.name);
   const read = await readSource(endpointOf(context.positionals[0] ?? ''), {
     registry: await context.registry(),
     ...(context.io.signal === undefined ? {} : { signal: context.io.signal }),
   });
-  if (read.kind !== 'index' || (wholeIndex && selection.platform === undefined)) return read;
-  return selectPlatforms(read, selection.platform === undefined ? {} : { platform: selection.platform });
+  if (read.kind !== 'index' || selection.platform === undefined) return read;
+  return selectPlatforms(read, { platform: selection.platform });
 }
 
 /** `stevedore inspect IMAGE`. */
 export async function runInspect(context: VerbContext): Promise<void> {
-  const node = await readNamed(context, true);
+  const node = await readNamed(context);
   const common = {
     digest: node.manifest.digest.toString(),
     mediaType: node.manifest.mediaType,
@@ -72,23 +72,30 @@ export async function runInspect(context: VerbContext): Promise<void> {
 
 /** `stevedore manifest IMAGE`: the exact bytes. */
 export async function runManifest(context: VerbContext): Promise<void> {
-  const node = await readNamed(context, true);
+  const node = await readNamed(context);
   context.io.stdout.write(new TextDecoder().decode(node.manifest.raw));
   if (context.io.stdout.isTTY) context.io.stdout.write('\n');
 }
 
 /** `stevedore config IMAGE`: the exact bytes of the config blob. */
 export async function runConfig(context: VerbContext): Promise<void> {
-  const node = await readNamed(context, false);
-  if (node.kind !== 'image')
-    throw usageError(`${context.positionals[0]} is not an image with a config`, 'config');
+  const selection = platformSelectionOf(context.global);
+  if (selection.platforms !== undefined || selection.all === true) {
+    throw usageError('give one --platform here', context.verb.name);
+  }
+  // One platform's image (from a registry, its manifest alone): an artifact is refused.
+  const node = await readImage(endpointOf(context.positionals[0] ?? ''), {
+    registry: await context.registry(),
+    ...(context.io.signal === undefined ? {} : { signal: context.io.signal }),
+    ...(selection.platform === undefined ? {} : { platform: selection.platform }),
+  });
   context.io.stdout.write(new TextDecoder().decode(node.configBytes));
   if (context.io.stdout.isTTY) context.io.stdout.write('\n');
 }
 
 /** `stevedore digest IMAGE`. */
 export async function runDigest(context: VerbContext): Promise<void> {
-  const node = await readNamed(context, true);
+  const node = await readNamed(context);
   const digest = node.manifest.digest.toString();
   context.print({ digest }, digest);
 }
