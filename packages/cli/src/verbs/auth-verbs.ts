@@ -6,10 +6,10 @@ export const AUTH_VERBS: readonly VerbSpec[] = [
   {
     name: 'login',
     summary: 'check credentials against a registry and store them where docker keeps them',
-    usage: 'REGISTRY',
+    usage: '[REGISTRY]',
     description:
-      "Logs in to REGISTRY (host[:port]; docker.io for Docker Hub) as docker login does: first checks the user and password against the registry (GET /v2/ and its Basic or token login; refused credentials are an error and nothing is stored), then stores them where docker, podman, skopeo, crane and stevedore find them: in the credential helper docker's config names for the registry (credHelpers, else credsStore), else base64 in the auths of $DOCKER_CONFIG/config.json or ~/.docker/config.json, every other field of the file kept, written whole and renamed into place, mode 0600. Prints Login Succeeded.",
-    arguments: [1, 1],
+      "Logs in to REGISTRY (host[:port]; Docker Hub, docker.io, when none is given) as docker login does; on a terminal it asks for the user and the password (not shown) that the flags do not give. It first checks the user and password against the registry (GET /v2/ and its Basic or token login; refused credentials are an error and nothing is stored), then stores them where docker, podman, skopeo, crane and stevedore find them: in the credential helper docker's config names for the registry (credHelpers, else credsStore), else base64 in the auths of $DOCKER_CONFIG/config.json or ~/.docker/config.json, every other field of the file kept, written whole and renamed into place, mode 0600. Prints Login Succeeded.",
+    arguments: [0, 1],
     flags: {
       username: { type: 'string', short: 'u', value: 'USER', description: 'the user to log in as' },
       password: {
@@ -25,6 +25,8 @@ export const AUTH_VERBS: readonly VerbSpec[] = [
       },
     },
     examples: [
+      '# on a terminal: asked for the user and the password',
+      'stevedore login ghcr.io',
       '# in CI: the password from a secret variable, never on the command line',
       'echo "$REGISTRY_TOKEN" | stevedore login ghcr.io -u ci-bot --password-stdin',
       '# a registry of your own on plain HTTP',

@@ -9,17 +9,23 @@ import {
 } from '@stevedore/transport-registry';
 import { registryReferenceOf } from '../endpoints.ts';
 import { CliError, usageError } from '../errors.ts';
+import { Prompter } from '../prompt.ts';
 import type { VerbContext } from '../verb.ts';
 
 /**
- * `stevedore login REGISTRY`: the credentials checked against the registry, then stored.
- * The password comes from `--password` or, with `--password-stdin`, from the process's
- * stdin (the command line's `CliIo` has no stdin).
+ * `stevedore login [REGISTRY]`: the credentials checked against the registry, then stored.
+ * The password comes from `--password`, from the process's stdin with `--password-stdin`,
+ * or, on a terminal, from a prompt (the command line's `CliIo` has no stdin).
  */
 export async function runLogin(context: VerbContext): Promise<void> {
-  const registry = registryNameOf(context.positionals[0] ?? '', 'login');
+  const registry = registryNameOf(context.positionals[0] ?? DOCKER_HUB, 'login');
   const { flags } = context;
-  const username = flags.username;
+  // On a terminal, what the flags do not give is asked for, as docker login does.
+  const prompter = process.stdin.isTTY === true ? new Prompter(process.stdin, context.io.stderr) : undefined;
+  let username = flags.username;
+  if ((typeof username !== 'string' || username === '') && prompter !== undefined) {
+    username = await prompter.ask('Username: ');
+  }
   if (typeof username !== 'string' || username === '') {
     throw usageError('login needs the user: --username (-u) USER', 'login');
   }
@@ -35,6 +41,8 @@ export async function runLogin(context: VerbContext): Promise<void> {
     password = await readPassword(process.stdin);
   } else if (typeof flags.password === 'string') {
     password = flags.password;
+  } else if (prompter !== undefined) {
+    password = await prompter.ask('Password: ', { hidden: true });
   } else {
     throw usageError('login needs the password: --password-stdin (preferred) or --password (-p)', 'login');
   }
