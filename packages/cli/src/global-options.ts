@@ -1,5 +1,6 @@
 // The flags every verb takes.
 import type { PlatformSelection } from '@stevedore/copy';
+import { formatPlatform, hostPlatform } from '@stevedore/manifest';
 import { usageError } from './errors.ts';
 import type { FlagSpec, FlagValues } from './verb.ts';
 
@@ -69,4 +70,22 @@ export function platformSelectionOf(global: GlobalOptions): PlatformSelection {
   if (global.platforms.length === 1) return { platform: global.platforms[0] as string };
   if (global.platforms.length > 1) return { platforms: global.platforms };
   return {};
+}
+
+/**
+ * The one platform `--platform` names (or none, for the host's), for a verb that works on
+ * one image: `--all` or several `--platform` are a usage error.
+ */
+export function onePlatformOf(global: GlobalOptions, verb: string): string | undefined {
+  if (global.all || global.platforms.length > 1) {
+    throw usageError(`${verb} works on one platform: give at most one --platform`, verb);
+  }
+  return global.platforms[0];
+}
+
+/** The images of an index a change applies to: `--all` every one, `--platform` those named, else the host's. */
+export function platformsOf(global: GlobalOptions): string[] | 'all' {
+  const selection = platformSelectionOf(global);
+  if (selection.all === true) return 'all';
+  return global.platforms.length > 0 ? [...global.platforms] : [formatPlatform(hostPlatform())];
 }

@@ -3,24 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copy } from '@stevedore/copy';
 import { assembleIndex, imageDigest } from '@stevedore/image';
-import { createMemoryStore, type RunningServer, startServer } from '@stevedore/server';
 import { smallImage } from '@stevedore-internal/test-support';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { registry } from '../test/fixtures.ts';
 import { runCliCapturing } from './run-cli.ts';
 
 /** A run of the command line in this process, its output captured. */
 const stevedore = (...argv: string[]) => runCliCapturing(argv);
-
-const running: RunningServer[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((server) => server.close()));
-});
-
-async function registry(): Promise<RunningServer> {
-  const server = await startServer({ store: createMemoryStore() });
-  running.push(server);
-  return server;
-}
 
 async function layoutWithImage(): Promise<{ layout: string; digest: string }> {
   const layout = join(await mkdtemp(join(tmpdir(), 'stevedore-cli-')), 'layout');

@@ -1,13 +1,12 @@
 // Where a verb's bytes go (a tar, a blob): a file, written whole or not at all, or stdout.
-import { randomUUID } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { createAtomicFileWriter } from '@stevedore/image/node';
 import type { CliOutput } from './cli-io.ts';
 
 /**
- * Writes `chunks` to `path` through a temporary file beside it, renamed into place at the
- * end (a failure leaves nothing at `path`), or to `stdout` when `path` is undefined.
- * Resolves to the bytes written.
+ * Writes `chunks` to `path` through @stevedore/image's atomic file writer (a temporary
+ * file beside it, synced and renamed into place: a failure leaves nothing at `path`), or
+ * to `stdout` when `path` is undefined. Resolves to the bytes written.
  */
 export async function writeOutput(
   chunks: AsyncIterable<Uint8Array>,
@@ -15,23 +14,23 @@ export async function writeOutput(
   stdout: CliOutput,
 ): Promise<number> {
   let size = 0;
-  async function* counted() {
+  if (path === undefined) {
     for await (const chunk of chunks) {
       size += chunk.byteLength;
-      yield chunk;
+      await stdout.writeBytes(chunk);
     }
-  }
-  if (path === undefined) {
-    for await (const chunk of counted()) await stdout.writeBytes(chunk);
     return size;
   }
-  const temporary = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
+  const file = await createAtomicFileWriter({ temporaryDirectory: dirname(path) });
   try {
-    await writeFile(temporary, counted(), { flag: 'wx' });
-    await rename(temporary, path);
+    for await (const chunk of chunks) {
+      size += chunk.byteLength;
+      await file.write(chunk);
+    }
   } catch (error) {
-    await rm(temporary, { force: true });
+    await file.abort();
     throw error;
   }
+  await file.commit(path);
   return size;
 }

@@ -359,13 +359,12 @@ class SmallBlobCache {
 
 // A session id is a UUID the store made: anything else names no file.
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-// The image-spec's digest grammar (descriptor.md#digests): nothing here can leave a directory.
-const DIGEST = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/;
-
+// A digest's two parts as path components; the digest grammar (isDigest) lets neither
+// leave a directory.
 function splitDigest(digest: string): [string, string] {
-  const match = DIGEST.exec(digest);
-  if (match === null) throw new TypeError(`not a digest: ${JSON.stringify(digest)}`);
-  return [match[1] as string, match[2] as string];
+  if (!isDigest(digest)) throw new TypeError(`not a digest: ${JSON.stringify(digest)}`);
+  const colon = digest.indexOf(':');
+  return [digest.slice(0, colon), digest.slice(colon + 1)];
 }
 
 function isMissing(error: unknown): boolean {

@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findCredentials, removeCredentials, storeCredentials } from './index.ts';
+import { credentialsScopeOf, findCredentials, removeCredentials, storeCredentials } from './index.ts';
 
 let home: string;
 let bin: string;
@@ -51,6 +51,16 @@ const options = (extra: Record<string, string> = {}) => {
     },
   };
 };
+
+describe('credentialsScopeOf', () => {
+  it('reads the registry and namespace of every spelling docker writes', () => {
+    expect(credentialsScopeOf('https://index.docker.io/v1/')).toBe('docker.io');
+    expect(credentialsScopeOf('registry-1.docker.io')).toBe('docker.io');
+    expect(credentialsScopeOf('http://10.0.0.2:5000/v2/')).toBe('10.0.0.2:5000');
+    expect(credentialsScopeOf('https://quay.io/team/')).toBe('quay.io/team');
+    expect(credentialsScopeOf('localhost:5000')).toBe('localhost:5000');
+  });
+});
 
 describe('findCredentials', () => {
   it('reads auths: base64 user:password, Docker Hub under its legacy key, identity tokens', async () => {

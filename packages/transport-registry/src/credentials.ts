@@ -328,7 +328,7 @@ async function writeConfig(file: string, config: DockerConfig, registry: string)
 
 /** The key docker's config and helpers use for a registry (Docker Hub's legacy URL). */
 function configKey(registry: string): string {
-  const path = keyPath(registry);
+  const path = credentialsScopeOf(registry);
   if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:\d{1,5})?$/.test(path)) {
     throw new RegistryError(
       'ERR_REFERENCE_INVALID',
@@ -341,7 +341,8 @@ function configKey(registry: string): string {
 
 /** The helper the config names for a registry: its `credHelpers` entry, else `credsStore`. */
 function helperFor(config: DockerConfig, registry: string): string | undefined {
-  const helper = findKey(config.credHelpers ?? {}, keyPath(registry), undefined) ?? config.credsStore;
+  const helper =
+    findKey(config.credHelpers ?? {}, credentialsScopeOf(registry), undefined) ?? config.credsStore;
   return typeof helper === 'string' && helper !== '' ? helper : undefined;
 }
 
@@ -350,8 +351,8 @@ function withoutRegistry(
   auths: Readonly<Record<string, AuthEntry>> | undefined,
   registry: string,
 ): Record<string, AuthEntry> {
-  const path = keyPath(registry);
-  return Object.fromEntries(Object.entries(auths ?? {}).filter(([key]) => keyPath(key) !== path));
+  const path = credentialsScopeOf(registry);
+  return Object.fromEntries(Object.entries(auths ?? {}).filter(([key]) => credentialsScopeOf(key) !== path));
 }
 
 /** The registry a config key names: `https://index.docker.io/v1/` is `docker.io`. */
@@ -361,10 +362,11 @@ function keyRegistry(key: string): string {
 }
 
 /**
- * What a config key names, registry and namespace: `https://index.docker.io/v1/` is
- * `docker.io`, `http://quay.io/team/` is `quay.io/team`.
+ * The registry, and namespace if any, that a docker config key (or a `docker login`
+ * argument) names: `https://index.docker.io/v1/` is `docker.io`, `http://quay.io/team/`
+ * is `quay.io/team`, `localhost:5000` is itself.
  */
-function keyPath(key: string): string {
+export function credentialsScopeOf(key: string): string {
   const bare = key
     .replace(/^[a-z]+:\/\//, '')
     .replace(/\/v[12]\/?$/, '')
@@ -381,7 +383,7 @@ function findKey<T>(
   const full = repository === undefined ? registry : `${registry}/${repository}`;
   let best: { length: number; value: T } | undefined;
   for (const [key, value] of Object.entries(entries)) {
-    const path = keyPath(key);
+    const path = credentialsScopeOf(key);
     const matches = path === full || full.startsWith(`${path}/`);
     if (matches && (best === undefined || path.length > best.length)) best = { length: path.length, value };
   }

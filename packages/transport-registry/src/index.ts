@@ -21,6 +21,7 @@ export {
   CredentialsError,
   type CredentialsErrorCode,
   type CredentialsLocation,
+  credentialsScopeOf,
   type FindCredentialsOptions,
   findCredentials,
   type RemoveCredentialsOptions,

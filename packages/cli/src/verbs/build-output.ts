@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copy, parseEndpoint, readImage as readImageOf, readSource } from '@stevedore/copy';
 import type { Image, ImageNode, Index } from '@stevedore/image';
-import { formatPlatform, hostPlatform } from '@stevedore/manifest';
 import { endpointOf } from '../endpoints.ts';
 import { CliError, usageError } from '../errors.ts';
 import type { VerbContext } from '../verb.ts';
@@ -25,30 +24,6 @@ export function destinationOf(context: VerbContext, fallback?: string): string {
   const endpoint = endpointOf(given);
   parseEndpoint(endpoint);
   return endpoint;
-}
-
-/** The one platform `--platform` names (or none), refusing `--all` and several. */
-export function onePlatformOf(context: VerbContext): string | undefined {
-  const { all, platforms } = context.global;
-  if (all || platforms.length > 1) {
-    throw usageError(
-      `${context.verb.name} works on one platform: give at most one --platform`,
-      context.verb.name,
-    );
-  }
-  return platforms[0];
-}
-
-/**
- * The images of an index a change applies to: `--all` every one, `--platform` those
- * named, else the host's. (Unused for an image.)
- */
-export function platformsOf(context: VerbContext): string[] | 'all' {
-  const { all, platforms } = context.global;
-  if (all && platforms.length > 0)
-    throw usageError('--all and --platform exclude each other', context.verb.name);
-  if (all) return 'all';
-  return platforms.length > 0 ? [...platforms] : [formatPlatform(hostPlatform())];
 }
 
 /** The image or index an endpoint names, refusing an artifact (a signature, an SBOM…). */

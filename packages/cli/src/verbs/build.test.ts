@@ -1,52 +1,18 @@
-import { access, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { copy } from '@stevedore/copy';
 import { assembleIndex } from '@stevedore/image';
 import { type Descriptor, type ImageConfig, MediaTypes } from '@stevedore/manifest';
-import { createMemoryStore, type RunningServer, startServer } from '@stevedore/server';
 import { smallImage, tarLayout } from '@stevedore-internal/test-support';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
+import { directoryWith, exists, registry, temporary } from '../../test/fixtures.ts';
 import { runCliCapturing } from '../run-cli.ts';
 
 /** A run of the command line in this process, its output captured; `env` is its environment. */
 const stevedoreWith = (env: Record<string, string>, ...argv: string[]) => runCliCapturing(argv, { env });
 
 const stevedore = (...argv: string[]) => stevedoreWith({}, ...argv);
-
-const running: RunningServer[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((server) => server.close()));
-});
-
-async function registry(): Promise<RunningServer> {
-  const server = await startServer({ store: createMemoryStore() });
-  running.push(server);
-  return server;
-}
-
-async function temporary(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'stevedore-cli-build-'));
-}
-
-/** A directory holding `files` (relative path → content). */
-async function directoryWith(files: Record<string, string>): Promise<string> {
-  const root = join(await temporary(), 'root');
-  for (const [name, content] of Object.entries(files)) {
-    await mkdir(join(root, name, '..'), { recursive: true });
-    await writeFile(join(root, name), content);
-  }
-  await mkdir(root, { recursive: true });
-  return root;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 /** The parts of a manifest or index (as JSON) these tests look at. */
 interface ManifestJson {

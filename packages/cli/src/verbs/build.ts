@@ -2,23 +2,17 @@
 import { appendLayer, type BuildOptions, buildImage } from '@stevedore/build';
 import type { Image } from '@stevedore/image';
 import { usageError } from '../errors.ts';
+import { onePlatformOf } from '../global-options.ts';
 import type { VerbContext } from '../verb.ts';
 import { compressionOf, configChangesOf, keyValuesOf } from './build-flags.ts';
-import {
-  destinationOf,
-  onePlatformOf,
-  readImage,
-  signalOf,
-  withScratchDirectory,
-  writeResult,
-} from './build-output.ts';
+import { destinationOf, readImage, signalOf, withScratchDirectory, writeResult } from './build-output.ts';
 
 /** `stevedore build DIR|TAR... --to ENDPOINT`. */
 export async function runBuild(context: VerbContext): Promise<void> {
   const verb = context.verb.name;
   const destination = destinationOf(context);
   const config = configChangesOf(context.flags, verb);
-  const platform = onePlatformOf(context);
+  const platform = onePlatformOf(context.global, context.verb.name);
   const format = formatOf(context);
   const annotations =
     context.flags.annotation === undefined
@@ -45,7 +39,7 @@ export async function runAppend(context: VerbContext): Promise<void> {
   const destination = destinationOf(context);
   const [base = '', ...inputs] = context.positionals;
   const options = layerOptionsOf(context);
-  const platform = onePlatformOf(context);
+  const platform = onePlatformOf(context.global, context.verb.name);
   const image = await readImage(context, base, platform);
   await withScratchDirectory(async (blobDirectory) => {
     let next: Image = image;

@@ -1,23 +1,21 @@
 // inspect, manifest, config, digest: what an image is, read from any endpoint.
-import { type PlatformSelection, readImage, readSource, selectPlatforms } from '@stevedore/copy';
+import { readImage, readSource, selectPlatforms } from '@stevedore/copy';
 import type { ImageNode } from '@stevedore/image';
 import { formatPlatform } from '@stevedore/manifest';
 import { endpointOf } from '../endpoints.ts';
-import { usageError } from '../errors.ts';
-import { platformSelectionOf } from '../global-options.ts';
+import { onePlatformOf } from '../global-options.ts';
 import { formatBytes } from '../progress.ts';
 import type { VerbContext } from '../verb.ts';
 
 // The node IMAGE names: an index stays whole unless --platform picks one of it.
 async function readNamed(context: VerbContext): Promise<ImageNode> {
-  const selection: PlatformSelection = platformSelectionOf(context.global);
-  if (selection.platforms !== undefined) throw usageError('give one --platform here', context.verb.name);
+  const platform = onePlatformOf(context.global, context.verb.name);
   const read = await readSource(endpointOf(context.positionals[0] ?? ''), {
     registry: await context.registry(),
     ...(context.io.signal === undefined ? {} : { signal: context.io.signal }),
   });
-  if (read.kind !== 'index' || selection.platform === undefined) return read;
-  return selectPlatforms(read, { platform: selection.platform });
+  if (read.kind !== 'index' || platform === undefined) return read;
+  return selectPlatforms(read, { platform });
 }
 
 /** `stevedore inspect IMAGE`. */
@@ -79,15 +77,12 @@ export async function runManifest(context: VerbContext): Promise<void> {
 
 /** `stevedore config IMAGE`: the exact bytes of the config blob. */
 export async function runConfig(context: VerbContext): Promise<void> {
-  const selection = platformSelectionOf(context.global);
-  if (selection.platforms !== undefined || selection.all === true) {
-    throw usageError('give one --platform here', context.verb.name);
-  }
+  const platform = onePlatformOf(context.global, context.verb.name);
   // One platform's image (from a registry, its manifest alone): an artifact is refused.
   const node = await readImage(endpointOf(context.positionals[0] ?? ''), {
     registry: await context.registry(),
     ...(context.io.signal === undefined ? {} : { signal: context.io.signal }),
-    ...(selection.platform === undefined ? {} : { platform: selection.platform }),
+    ...(platform === undefined ? {} : { platform }),
   });
   context.io.stdout.write(new TextDecoder().decode(node.configBytes));
   if (context.io.stdout.isTTY) context.io.stdout.write('\n');

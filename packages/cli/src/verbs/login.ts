@@ -1,6 +1,7 @@
 // login, logout and auth token: registry credentials checked, stored and removed where
 // docker keeps them, and the tokens a registry's token service gives.
 import {
+  credentialsScopeOf,
   DOCKER_HUB,
   parseReference,
   RegistryError,
@@ -164,20 +165,17 @@ export async function readPassword(input: AsyncIterable<Uint8Array | string>): P
 }
 
 /**
- * The registry a login names, as docker takes it: `https://`, `http://` and `docker://`
- * and a trailing `/v1/` or `/v2/` dropped, Docker Hub's other names as `docker.io`.
+ * The registry a login names, as docker takes it (credentialsScopeOf: a scheme and a
+ * trailing `/v1/` or `/v2/` dropped, Docker Hub's other names as `docker.io`); a usage
+ * error for a namespace or nothing.
  */
 export function registryNameOf(text: string, verb: string): string {
-  const name = text
-    .trim()
-    .replace(/^(https?|docker):\/\//, '')
-    .replace(/\/v[12]\/?$/, '')
-    .replace(/\/+$/, '');
+  const name = credentialsScopeOf(text.trim());
   if (name === '' || name.includes('/')) {
     throw usageError(
       `${verb} takes a registry (host[:port], docker.io for Docker Hub), got ${JSON.stringify(text)}`,
       verb,
     );
   }
-  return name === 'index.docker.io' || name === 'registry-1.docker.io' ? DOCKER_HUB : name;
+  return name;
 }

@@ -2,6 +2,7 @@ import type { Image, Index, RuntimeConfig } from '@stevedore/image';
 import { formatPlatform, type ImageConfig } from '@stevedore/manifest';
 import { exportFilesystem, flatten, mutateAnnotations, mutateConfig, rebase } from '@stevedore/mutate';
 import { usageError } from '../errors.ts';
+import { onePlatformOf, platformsOf } from '../global-options.ts';
 import { formatBytes } from '../progress.ts';
 import type { VerbContext } from '../verb.ts';
 import { writeOutput } from '../write-output.ts';
@@ -15,8 +16,6 @@ import {
 } from './build-flags.ts';
 import {
   destinationOf,
-  onePlatformOf,
-  platformsOf,
   readImage,
   readNode,
   signalOf,
@@ -38,7 +37,7 @@ export async function runMutate(context: VerbContext): Promise<void> {
     const flags = [...Object.keys(CONFIG_FLAGS), ...Object.keys(ANNOTATION_FLAG)].map((flag) => `--${flag}`);
     throw usageError(`mutate has nothing to change: give at least one of ${flags.join(', ')}`, verb);
   }
-  const platforms = platformsOf(context);
+  const platforms = platformsOf(context.global);
   const node = await readNode(context, named);
   const options = { ...(node.kind === 'index' ? { platforms } : {}), ...signalOf(context) };
   let next: Image | Index = node;
@@ -66,7 +65,7 @@ export async function runFlatten(context: VerbContext): Promise<void> {
   const [named = ''] = context.positionals;
   const destination = destinationOf(context, named);
   const compression = compressionOf(context.flags, context.verb.name);
-  const platforms = platformsOf(context);
+  const platforms = platformsOf(context.global);
   const node = await readNode(context, named);
   await withScratchDirectory(async (blobDirectory) => {
     const options = {
@@ -90,14 +89,14 @@ export async function runRebase(context: VerbContext): Promise<void> {
   if (typeof oldName !== 'string' || typeof newName !== 'string') {
     throw usageError('rebase needs --old-base OLD and --new-base NEW', verb);
   }
-  const given = onePlatformOf(context);
+  const given = onePlatformOf(context.global, context.verb.name);
   const node = await readNode(context, named);
   // The bases for the platform being rebased: the one asked for, the image's own, or the host's.
   const platform = given ?? (node.kind === 'image' ? platformOfConfig(node.config) : undefined);
   const oldBase = await readImage(context, oldName, platform);
   const newBase = await readImage(context, newName, platform);
   const options = {
-    ...(node.kind === 'index' ? { platforms: platformsOf(context) } : {}),
+    ...(node.kind === 'index' ? { platforms: platformsOf(context.global) } : {}),
     ...signalOf(context),
   };
   const rebased =
@@ -117,7 +116,7 @@ export async function runExport(context: VerbContext): Promise<void> {
   if (toStdout && context.io.stdout.isTTY) {
     throw usageError('refusing to write a tar to a terminal: give a FILE, or redirect stdout', verb);
   }
-  const image = await readImage(context, named, onePlatformOf(context));
+  const image = await readImage(context, named, onePlatformOf(context.global, context.verb.name));
   const digest = image.manifest.digest.toString();
   const tar = exportFilesystem(image, signalOf(context));
   const size = await writeOutput(tar, toStdout ? undefined : file, context.io.stdout);
