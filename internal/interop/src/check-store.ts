@@ -8,6 +8,7 @@ import {
   collectBytes,
   computeDigest,
   isComputableAlgorithm,
+  isDigest,
 } from '@stevedore/digest';
 import {
   indexManifests,
@@ -20,8 +21,7 @@ import {
 import { openFilesystemStore } from '@stevedore/server';
 
 // blobs/<algorithm>/<first two characters>/<encoded>: anything else there is a stray file.
-const BLOB_FILE = /^([a-z0-9]+)\/([a-f0-9]{2})\/([a-f0-9]+)$/;
-const ENCODED_LENGTH: Readonly<Record<string, number>> = { sha256: 64, sha512: 128 };
+const BLOB_FILE = /^([^/]+)\/([^/]{2})\/([^/]+)$/;
 
 /**
  * The problems of the filesystem store at `root`, none when it is consistent:
@@ -49,7 +49,7 @@ export async function checkStore(root: string): Promise<string[]> {
     if (
       match === null ||
       !entry.isFile() ||
-      encoded.length !== ENCODED_LENGTH[algorithm] ||
+      !isDigest(`${algorithm}:${encoded}`) ||
       !encoded.startsWith(prefix)
     ) {
       problems.push(`blobs/${path}: a stray file where only whole blobs belong`);
