@@ -10,14 +10,7 @@ import {
   isComputableAlgorithm,
   isDigest,
 } from '@stevedore/digest';
-import {
-  indexManifests,
-  isNondistributable,
-  type Manifest,
-  manifestConfig,
-  manifestLayers,
-  parseManifest,
-} from '@stevedore/manifest';
+import { isNondistributable, type Manifest, manifestReferences, parseManifest } from '@stevedore/manifest';
 import { openFilesystemStore } from '@stevedore/server';
 
 // blobs/<algorithm>/<first two characters>/<encoded>: anything else there is a stray file.
@@ -125,12 +118,9 @@ export async function checkStore(root: string): Promise<string[]> {
           continue;
         }
         if (manifest.format === 'schema1') continue; // the server refuses schema 1: none to check
-        const named =
-          manifest.kind === 'index'
-            ? indexManifests(manifest)
-            : [manifestConfig(manifest), ...manifestLayers(manifest)].filter(
-                (descriptor) => !isNondistributable(descriptor.mediaType),
-              );
+        const named = manifestReferences(manifest).filter(
+          (descriptor) => !isNondistributable(descriptor.mediaType),
+        );
         for (const { digest: blob } of named) {
           if (!visible(blob)) problems.push(`${where}: names ${blob}, not visible in the repository`);
           else if (!(await exists(blob))) problems.push(`${where}: names ${blob}, whose blob is missing`);

@@ -49,6 +49,18 @@ export function indexManifests(manifest: Manifest): readonly Descriptor[] {
   return requireIndex(manifest, 'indexManifests').json.manifests;
 }
 
+/**
+ * The content a manifest needs, by descriptor: an index's manifests; an image manifest's
+ * config (none in Docker schema 1) and layers. A `subject` is not among them: a referrer
+ * points at it, it does not hold it. What registries check on a push and what garbage
+ * collection keeps.
+ */
+export function manifestReferences(manifest: Manifest): readonly Descriptor[] {
+  if (manifest.kind === 'index') return indexManifests(manifest);
+  if (manifest.format === 'schema1') return manifestLayers(manifest);
+  return [manifestConfig(manifest), ...manifestLayers(manifest)];
+}
+
 /** A descriptor that points at a parsed manifest: its media type, digest and size. */
 export function manifestDescriptor(manifest: Manifest): Descriptor {
   return { mediaType: manifest.mediaType, digest: manifest.digest.toString(), size: manifest.size };

@@ -4,6 +4,7 @@ export {
   manifestDescriptor,
   manifestKind,
   manifestLayers,
+  manifestReferences,
 } from './accessors.ts';
 export type { Descriptor } from './descriptor.ts';
 export { ManifestError, type ManifestErrorCode, type ManifestErrorDetails } from './errors.ts';

@@ -12,6 +12,7 @@ import {
   manifestDigest,
   manifestKind,
   manifestLayers,
+  manifestReferences,
   type ParsedImageManifest,
   parseManifest,
   serializeManifest,
@@ -105,6 +106,16 @@ describe('parseManifest: known digests of real manifests', () => {
       size: config.byteLength,
       digest: (await computeDigest(config)).toString(),
     });
+  });
+
+  it('names the content each kind of manifest needs: index children, config and layers, schema 1 layers', async () => {
+    const list = await fixture('docker-manifest-list-arm.json');
+    expect(manifestReferences(list)).toEqual(indexManifests(list));
+    const image = await fixture('docker-v2s2-manifest.json');
+    expect(manifestReferences(image)).toEqual([manifestConfig(image), ...manifestLayers(image)]);
+    expect(manifestReferences(image).length).toBeGreaterThan(1);
+    const schema1 = await parseManifest(await fixtureBytes('schema1-signed.json'));
+    expect(manifestReferences(schema1)).toEqual(manifestLayers(schema1));
   });
 
   it('signed schema 1: digest over the JWS payload, as registries compute it (library/debian:6)', async () => {

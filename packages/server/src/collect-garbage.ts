@@ -1,11 +1,5 @@
 import { collectBytes } from '@stevedore/digest';
-import {
-  indexManifests,
-  type Manifest,
-  manifestConfig,
-  manifestLayers,
-  parseManifest,
-} from '@stevedore/manifest';
+import { type Manifest, manifestReferences, parseManifest } from '@stevedore/manifest';
 import type { RegistryStore } from './store.ts';
 
 /** Options for {@link collectGarbage}. */
@@ -86,10 +80,10 @@ export async function collectGarbage(
       marked.add(digest);
       const manifest = await read(digest);
       if (manifest !== undefined && manifest.format !== 'schema1') {
-        if (manifest.kind === 'index') {
-          for (const child of indexManifests(manifest)) await keep(child.digest);
-        } else {
-          for (const blob of [manifestConfig(manifest), ...manifestLayers(manifest)]) marked.add(blob.digest);
+        // An index's children are manifests, kept in turn; an image's config and layers, blobs.
+        for (const { digest: named } of manifestReferences(manifest)) {
+          if (manifest.kind === 'index') await keep(named);
+          else marked.add(named);
         }
       }
       for (const referrer of await store.listReferrers(repository, digest)) await keep(referrer.digest);

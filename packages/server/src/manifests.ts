@@ -3,12 +3,10 @@
 // named by tags, and indexed by subject for the referrers API.
 import { type ComputableAlgorithm, collectBytes, computeDigest, isDigest } from '@stevedore/digest';
 import {
-  indexManifests,
   isNondistributable,
   type Manifest,
   ManifestError,
-  manifestConfig,
-  manifestLayers,
+  manifestReferences,
   manifestSubject,
   parseManifest,
   referrerDescriptor,
@@ -136,15 +134,12 @@ export async function putManifest(exchange: Exchange, name: string, reference: s
 async function checkReferences(exchange: Exchange, name: string, manifest: Manifest): Promise<void> {
   const { store } = exchange;
   const missing: string[] = [];
-  if (manifest.kind === 'index') {
-    for (const child of indexManifests(manifest)) {
-      if ((await store.manifestMediaType(name, child.digest)) === undefined) missing.push(child.digest);
-    }
-  } else {
-    for (const blob of [manifestConfig(manifest), ...manifestLayers(manifest)]) {
-      if (isNondistributable(blob.mediaType)) continue;
-      if (!(await store.hasBlobLink(name, blob.digest))) missing.push(blob.digest);
-    }
+  for (const { digest, mediaType } of manifestReferences(manifest)) {
+    const held =
+      manifest.kind === 'index'
+        ? (await store.manifestMediaType(name, digest)) !== undefined
+        : isNondistributable(mediaType) || (await store.hasBlobLink(name, digest));
+    if (!held) missing.push(digest);
   }
   if (missing.length > 0) {
     throw new DistributionError(

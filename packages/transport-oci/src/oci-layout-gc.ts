@@ -10,13 +10,11 @@ import { readBlobBytes } from '@stevedore/image';
 import { readFileChunks } from '@stevedore/image/node';
 import {
   type Descriptor,
-  indexManifests,
   isIndexMediaType,
   isManifestMediaType,
   MAX_MANIFEST_SIZE,
   type Manifest,
-  manifestConfig,
-  manifestLayers,
+  manifestReferences,
   manifestSubject,
   parseManifest,
 } from '@stevedore/manifest';
@@ -175,12 +173,7 @@ type Followed = Descriptor & { readonly subjectOnly?: true };
 
 // The descriptors a manifest or index refers to.
 function reachedFrom(manifest: Manifest): Followed[] {
-  const reached: Followed[] = [];
-  if (manifest.kind === 'index') reached.push(...indexManifests(manifest));
-  else {
-    if (manifest.format !== 'schema1') reached.push(manifestConfig(manifest));
-    reached.push(...manifestLayers(manifest));
-  }
+  const reached: Followed[] = [...manifestReferences(manifest)];
   const subject = manifestSubject(manifest);
   if (subject !== undefined) reached.push({ ...subject, subjectOnly: true });
   return reached;
