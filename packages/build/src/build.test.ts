@@ -309,6 +309,45 @@ describe('buildFromDir', () => {
     );
   });
 
+  it.each([
+    ['gzip', 'a blob directory'],
+    ['zstd', 'a blob directory'],
+    ['none', 'a blob directory'],
+    ['none', 'memory'],
+  ] as const)(
+    'keeps the bytes of large files read one after another (%s, into %s)',
+    async (compression, sink) => {
+      // Files over 128 KiB are read through buffers shared from file to file: each file's
+      // bytes, chunk boundaries included, must come out whole and in place.
+      const root = join(scratch, `large-${compression}-${sink.replace(' ', '-')}`);
+      await mkdir(root, { recursive: true });
+      const sizes = { a: 3 * MiB + 17, b: 128 * 1024 + 1, c: 1, d: 2 * MiB, e: 1 * MiB - 3 };
+      const contents = new Map<string, Uint8Array>();
+      for (const [name, size] of Object.entries(sizes)) {
+        const bytes = pseudoRandomBytes(size, name.charCodeAt(0));
+        contents.set(name, bytes);
+        await writeFile(join(root, name), bytes);
+      }
+      const image = await buildFromDir(
+        root,
+        {},
+        {
+          compression,
+          ...(sink === 'memory'
+            ? { blobSink: memoryBlobSink }
+            : { blobDirectory: join(root, '..', `blobs-${compression}`) }),
+        },
+      );
+      const layer = imageLayers(image)[0] as NonNullable<ReturnType<typeof imageLayers>[number]>;
+      const read = new Map<string, Uint8Array>();
+      for await (const entry of readTar(await readLayerTar(layer)))
+        read.set(entry.name, await collectBytes(entry.content));
+      expect([...read.keys()]).toEqual(Object.keys(sizes));
+      for (const [name, bytes] of contents)
+        expect(Buffer.compare(read.get(name) as Uint8Array, bytes)).toBe(0);
+    },
+  );
+
   it('skips sockets with a warning event', async () => {
     const root = join(scratch, 'with-socket');
     await mkdir(root, { recursive: true });
@@ -384,3 +423,17 @@ describe('buildFromDir', () => {
     },
   );
 });
+
+const MiB = 1024 * 1024;
+
+// Bytes that differ at every offset and from seed to seed, so a chunk read into the wrong
+// place or overwritten before use shows.
+function pseudoRandomBytes(size: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  let state = seed * 2654435761;
+  for (let index = 0; index < size; index++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    bytes[index] = state >>> 24;
+  }
+  return bytes;
+}

@@ -3,7 +3,7 @@
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TarEntryInput, TarEntryType } from '@stevedore/archive';
-import { readFileChunks } from '@stevedore/image/node';
+import { readFileChunks, readFileReusing } from '@stevedore/image/node';
 import { BuildError } from './errors.ts';
 import type { Filesystem, PathInputOptions } from './filesystem.ts';
 
@@ -30,13 +30,40 @@ export const filesystem: Filesystem = {
   },
 };
 
-async function* readChecked(path: string, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+async function* readChecked(
+  path: string,
+  signal: AbortSignal | undefined,
+  read: (path: string, signal: AbortSignal | undefined) => AsyncIterable<Uint8Array> = readFresh,
+): AsyncGenerator<Uint8Array> {
   try {
-    yield* readFileChunks(path, signal === undefined ? {} : { signal });
+    yield* read(path, signal);
   } catch (cause) {
     if (signal?.aborted) throw cause;
     throw readFailed(path, cause);
   }
+}
+
+function readFresh(path: string, signal: AbortSignal | undefined): AsyncIterable<Uint8Array> {
+  return readFileChunks(path, signal === undefined ? {} : { signal });
+}
+
+/**
+ * Reads large files one after another through two buffers shared by all of them, each
+ * read into again once the next chunk is asked for. That holds for the walk's files: the
+ * tar writer reads them one at a time and passes each chunk on at once, and a build
+ * copies or hashes it before asking for the next (a blob writer's `write` copies what it
+ * keeps). A fresh 1 MiB buffer per chunk would cost a page fault per 4 KiB and a garbage
+ * collection every few dozen MiB.
+ */
+function sharedReader(): (path: string, signal: AbortSignal | undefined) => AsyncIterable<Uint8Array> {
+  let ring: Uint8Array[] | undefined;
+  return async function* (path, signal) {
+    ring ??= [new Uint8Array(READ_CHUNK), new Uint8Array(READ_CHUNK)];
+    const release = async () => {};
+    for await (const { chunk } of readFileReusing(path, { ring, release, ...(signal && { signal }) })) {
+      yield chunk;
+    }
+  };
 }
 
 function readFailed(path: string, cause: unknown): BuildError {
@@ -61,6 +88,7 @@ function sortByBytes(names: readonly string[]): string[] {
  */
 async function* walkDirectory(root: string, options: PathInputOptions): AsyncGenerator<TarEntryInput> {
   const inodes = new Map<string, string>();
+  const readLarge = sharedReader();
   async function* walk(directory: string, prefix: string): AsyncGenerator<TarEntryInput> {
     options.signal?.throwIfAborted();
     const names = await readdir(directory).catch((cause: unknown) => {
@@ -97,7 +125,8 @@ async function* walkDirectory(root: string, options: PathInputOptions): AsyncGen
         }
         if (info.nlink > 1n) inodes.set(inode, archiveName);
         const size = Number(info.size);
-        const content = size <= SMALL_FILE ? readSmallFile(path) : readChecked(path, options.signal);
+        const content =
+          size <= SMALL_FILE ? readSmallFile(path) : readChecked(path, options.signal, readLarge);
         yield { ...base, type: 'file', size, content };
         continue;
       } else if (info.isCharacterDevice()) type = 'char';
@@ -120,6 +149,8 @@ async function* walkDirectory(root: string, options: PathInputOptions): AsyncGen
   yield* readAhead(walk(root, ''), READ_AHEAD);
 }
 
+// Bytes per read of a large file.
+const READ_CHUNK = 1024 * 1024;
 // Files up to this size are read in one call, as soon as the walk reaches them.
 const SMALL_FILE = 128 * 1024;
 // Entries the walk runs ahead: at most READ_AHEAD × SMALL_FILE bytes (4 MiB) read early.

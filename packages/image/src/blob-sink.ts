@@ -2,6 +2,7 @@ import type { BlobSource } from './blob-source.ts';
 
 /** A place being filled with one blob's bytes, under a temporary name until `commit`. */
 export interface BlobWriter {
+  /** Takes a chunk; the caller may reuse it once the call resolves (copy what is kept). */
   write(chunk: Uint8Array): Promise<void>;
   /** Keeps the bytes under `digest` and gives the source that opens them. */
   commit(digest: string): Promise<BlobSource>;

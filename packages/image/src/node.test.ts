@@ -156,6 +156,21 @@ describe('openFileAppender', () => {
 });
 
 describe('readFileReusing', () => {
+  it('reads into the buffers of a given ring, file after file', async () => {
+    const ring = [new Uint8Array(1000), new Uint8Array(1000)];
+    for (const size of [2500, 999]) {
+      const bytes = patterned(size);
+      const path = join(dir, `ring-${size}`);
+      await writeFile(path, bytes);
+      const copies: Uint8Array[] = [];
+      for await (const { chunk, slot } of readFileReusing(path, { ring, release: async () => {} })) {
+        expect(chunk.buffer).toBe((ring[slot] as Uint8Array).buffer);
+        copies.push(chunk.slice());
+      }
+      expect(Buffer.compare(Buffer.concat(copies), bytes)).toBe(0);
+    }
+  });
+
   it('does not read into a buffer again before its release resolves', async () => {
     const bytes = patterned(40 * 1024 + 100);
     const path = join(dir, 'file');

@@ -312,6 +312,11 @@ export interface ReadFileReusingOptions {
   /** Bytes per buffer (default 1 MiB). */
   readonly chunkSize?: number;
   /**
+   * The caller's buffers, of one size, instead of `buffers` fresh ones of `chunkSize`:
+   * reused from file to file by a caller that reads one file after another.
+   */
+  readonly ring?: readonly Uint8Array[];
+  /**
    * Resolves when the consumer is done with the chunk last read into buffer `slot` (its
    * write finished): that buffer is read into again only then.
    */
@@ -331,8 +336,10 @@ export async function* readFileReusing(
   path: string,
   options: ReadFileReusingOptions,
 ): AsyncGenerator<{ chunk: Uint8Array; slot: number }> {
-  const size = options.chunkSize ?? 1024 * 1024;
-  const ring = Array.from({ length: options.buffers ?? 4 }, () => new Uint8Array(size));
+  const ring =
+    options.ring ??
+    Array.from({ length: options.buffers ?? 4 }, () => new Uint8Array(options.chunkSize ?? 1024 * 1024));
+  const size = (ring[0] as Uint8Array).length;
   const handle = await open(path, 'r');
   let position = 0;
   const read = async (index: number) => {
