@@ -240,6 +240,34 @@ describe('readFileChunks and fileBlobSource', () => {
     if (opened === undefined) throw new Error('not found');
     expect((await collect(opened)).length).toBe(10_000);
   });
+
+  it('reads a range through two buffers in turn when the chunks are transient', async () => {
+    const bytes = patterned(20_000);
+    const path = join(dir, 'transient');
+    await writeFile(path, bytes);
+    for (const [start, length] of [
+      [0, undefined],
+      [1000, 9000],
+      [19_999, 5],
+      [3, 0],
+    ] as const) {
+      const copies: Uint8Array[] = [];
+      const buffers = new Set<ArrayBufferLike>();
+      const options = {
+        chunkSize: 4096,
+        start,
+        transientChunks: true,
+        ...(length !== undefined && { length }),
+      };
+      for await (const chunk of readFileChunks(path, options)) {
+        buffers.add(chunk.buffer);
+        copies.push(chunk.slice()); // done with it before asking for the next
+      }
+      const end = length === undefined ? bytes.length : Math.min(bytes.length, start + length);
+      expect(Buffer.compare(Buffer.concat(copies), bytes.subarray(start, end))).toBe(0);
+      expect(buffers.size).toBeLessThanOrEqual(2);
+    }
+  });
 });
 
 describe('copyVerifiedFile', () => {

@@ -17,6 +17,12 @@ export interface ReadFileChunksOptions {
   readonly start?: number;
   /** How many bytes to read from `start`; default to the end of the file. */
   readonly length?: number;
+  /**
+   * The consumer is done with each chunk when it asks for the next (`OpenBlobOptions`):
+   * two buffers are then read into in turn instead of a fresh one per chunk, and a
+   * chunk is valid only until the next is asked for.
+   */
+  readonly transientChunks?: boolean;
 }
 
 /** Reads a file, or a byte range of it, as `Uint8Array` chunks (views, not Buffers) of `chunkSize` bytes. */
@@ -25,8 +31,18 @@ export async function* readFileChunks(
   options: ReadFileChunksOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
   if (options.length === 0) return;
+  const chunkSize = options.chunkSize ?? 1024 * 1024;
+  if (options.transientChunks === true) {
+    // Two buffers suffice: the next chunk is read while the consumer holds the current
+    // one, into the buffer of the chunk before, which it is done with.
+    const release = async () => {};
+    for await (const { chunk } of readFileReusing(path, { ...options, buffers: 2, chunkSize, release })) {
+      yield chunk;
+    }
+    return;
+  }
   const stream = createReadStream(path, {
-    highWaterMark: options.chunkSize ?? 1024 * 1024,
+    highWaterMark: chunkSize,
     ...(options.start === undefined ? {} : { start: options.start }),
     ...(options.length === undefined ? {} : { end: (options.start ?? 0) + options.length - 1 }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -322,6 +338,10 @@ export interface ReadFileReusingOptions {
    */
   readonly release: (slot: number) => Promise<unknown>;
   readonly signal?: AbortSignal;
+  /** The first byte to read; default 0. */
+  readonly start?: number;
+  /** How many bytes to read from `start`; default to the end of the file. */
+  readonly length?: number;
 }
 
 /**
@@ -341,13 +361,16 @@ export async function* readFileReusing(
     Array.from({ length: options.buffers ?? 4 }, () => new Uint8Array(options.chunkSize ?? 1024 * 1024));
   const size = (ring[0] as Uint8Array).length;
   const handle = await open(path, 'r');
-  let position = 0;
+  let position = options.start ?? 0;
+  const end = options.length === undefined ? Number.POSITIVE_INFINITY : position + options.length;
   const read = async (index: number) => {
     const slot = index % ring.length;
     await options.release(slot);
     options.signal?.throwIfAborted();
     const buffer = ring[slot] as Uint8Array;
-    const { bytesRead } = await handle.read(buffer, 0, size, position);
+    const want = Math.min(size, end - position);
+    if (want <= 0) return { chunk: buffer.subarray(0, 0), slot };
+    const { bytesRead } = await handle.read(buffer, 0, want, position);
     position += bytesRead;
     return { chunk: buffer.subarray(0, bytesRead), slot };
   };

@@ -11,6 +11,8 @@ export interface TarFileOpenOptions {
   /** Read only the file's first `length` bytes. */
   readonly length?: number;
   readonly signal?: AbortSignal;
+  /** The reader is done with each chunk when it asks for the next (`OpenBlobOptions`). */
+  readonly transientChunks?: boolean;
 }
 
 /** The files of a tar archive, by normalized name (no `./`, no leading or trailing `/`). */
@@ -71,6 +73,7 @@ export async function indexTarFile(path: string, kind: string, signal?: AbortSig
       start: file.offset,
       length: Math.min(read.length ?? file.size, file.size),
       ...(read.signal === undefined ? {} : { signal: read.signal }),
+      ...(read.transientChunks === true && { transientChunks: true }),
     });
   };
   return {
