@@ -3,7 +3,7 @@
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TarEntryInput, TarEntryType } from '@stevedore/archive';
-import { readFileChunks, readFileReusing } from '@stevedore/image/node';
+import { type ReadFileChunksOptions, readFileChunks } from '@stevedore/image/node';
 import { BuildError } from './errors.ts';
 import type { Filesystem, PathInputOptions } from './filesystem.ts';
 
@@ -14,7 +14,7 @@ export const filesystem: Filesystem = {
       throw readFailed(path, cause);
     });
     if (info.isDirectory()) return { kind: 'entries', entries: walkDirectory(path, options) };
-    if (info.isFile()) return { kind: 'tar', bytes: readChecked(path, options.signal) };
+    if (info.isFile()) return { kind: 'tar', bytes: readChecked(path, signalOf(options)) };
     throw new BuildError('ERR_LAYER_INPUT_INVALID', `${path} is neither a directory nor a tar file`, {
       path,
     });
@@ -30,40 +30,17 @@ export const filesystem: Filesystem = {
   },
 };
 
-async function* readChecked(
-  path: string,
-  signal: AbortSignal | undefined,
-  read: (path: string, signal: AbortSignal | undefined) => AsyncIterable<Uint8Array> = readFresh,
-): AsyncGenerator<Uint8Array> {
+async function* readChecked(path: string, options: ReadFileChunksOptions): AsyncGenerator<Uint8Array> {
   try {
-    yield* read(path, signal);
+    yield* readFileChunks(path, options);
   } catch (cause) {
-    if (signal?.aborted) throw cause;
+    if (options.signal?.aborted) throw cause;
     throw readFailed(path, cause);
   }
 }
 
-function readFresh(path: string, signal: AbortSignal | undefined): AsyncIterable<Uint8Array> {
-  return readFileChunks(path, signal === undefined ? {} : { signal });
-}
-
-/**
- * Reads large files one after another through two buffers shared by all of them, each
- * read into again once the next chunk is asked for. That holds for the walk's files: the
- * tar writer reads them one at a time and passes each chunk on at once, and a build
- * copies or hashes it before asking for the next (a blob writer's `write` copies what it
- * keeps). A fresh 1 MiB buffer per chunk would cost a page fault per 4 KiB and a garbage
- * collection every few dozen MiB.
- */
-function sharedReader(): (path: string, signal: AbortSignal | undefined) => AsyncIterable<Uint8Array> {
-  let ring: Uint8Array[] | undefined;
-  return async function* (path, signal) {
-    ring ??= [new Uint8Array(READ_CHUNK), new Uint8Array(READ_CHUNK)];
-    const release = async () => {};
-    for await (const { chunk } of readFileReusing(path, { ring, release, ...(signal && { signal }) })) {
-      yield chunk;
-    }
-  };
+function signalOf(options: { readonly signal?: AbortSignal | undefined }): { signal?: AbortSignal } {
+  return options.signal === undefined ? {} : { signal: options.signal };
 }
 
 function readFailed(path: string, cause: unknown): BuildError {
@@ -88,7 +65,14 @@ function sortByBytes(names: readonly string[]): string[] {
  */
 async function* walkDirectory(root: string, options: PathInputOptions): AsyncGenerator<TarEntryInput> {
   const inodes = new Map<string, string>();
-  const readLarge = sharedReader();
+  // Large files are read one after another through two buffers shared by all of them,
+  // each read into again once the next chunk is asked for. That holds here: the tar
+  // writer reads the files one at a time and passes each chunk on at once, and a build
+  // copies or hashes it before asking for the next (a blob writer's `write` copies what
+  // it keeps). A fresh 1 MiB buffer per chunk would cost a page fault per 4 KiB and a
+  // garbage collection every few dozen MiB.
+  const ring = [new Uint8Array(READ_CHUNK), new Uint8Array(READ_CHUNK)];
+  const readLarge = { ...signalOf(options), transientChunks: true, ring };
   async function* walk(directory: string, prefix: string): AsyncGenerator<TarEntryInput> {
     options.signal?.throwIfAborted();
     const names = await readdir(directory).catch((cause: unknown) => {
@@ -125,8 +109,7 @@ async function* walkDirectory(root: string, options: PathInputOptions): AsyncGen
         }
         if (info.nlink > 1n) inodes.set(inode, archiveName);
         const size = Number(info.size);
-        const content =
-          size <= SMALL_FILE ? readSmallFile(path) : readChecked(path, options.signal, readLarge);
+        const content = size <= SMALL_FILE ? readSmallFile(path) : readChecked(path, readLarge);
         yield { ...base, type: 'file', size, content };
         continue;
       } else if (info.isCharacterDevice()) type = 'char';

@@ -23,6 +23,8 @@ export interface ReadFileChunksOptions {
    * chunk is valid only until the next is asked for.
    */
   readonly transientChunks?: boolean;
+  /** With `transientChunks`: the caller's buffers to read into (see {@link ReadFileReusingOptions.ring}). */
+  readonly ring?: readonly Uint8Array[];
 }
 
 /** Reads a file, or a byte range of it, as `Uint8Array` chunks (views, not Buffers) of `chunkSize` bytes. */
